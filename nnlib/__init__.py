@@ -1,0 +1,59 @@
+"""nnlib: the small Numba-compiled reference library of the course *Inside Neural Networks*.
+
+    import nnlib
+    X, y = nnlib.datasets.xor()
+    net = nnlib.MLP([2, 4, 1], hidden="tanh", output="sigmoid", seed=0)
+    history = net.fit(X, y, loss="mse", lr=0.5, epochs=2000)
+    nnlib.gradcheck(net, X, y, loss="mse")
+
+Modules: activations, losses, layers, mlp, optim, train, gradcheck, metrics, datasets, kernels
+(compiled), viz (course figures; imported on first use of ``nnlib.viz``).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from . import activations, datasets, layers, losses, metrics, optim
+from .activations import softmax
+from .gradcheck import gradcheck, numerical_gradient, relative_error
+
+# nnlib.gradcheck is the function; its helpers are reachable from it too, as in the module.
+gradcheck.numerical_gradient = numerical_gradient  # type: ignore[attr-defined]
+gradcheck.relative_error = relative_error  # type: ignore[attr-defined]
+from .layers import Dense
+from .metrics import accuracy
+from .mlp import MLP
+from .optim import SGD, Adam
+from .train import History, TrainingDiverged, fit
+
+__version__ = "0.1.0"
+
+__all__ = ["MLP", "Dense", "SGD", "Adam", "History", "TrainingDiverged", "fit", "gradcheck",
+           "numerical_gradient", "relative_error", "accuracy", "softmax", "activations", "losses",
+           "layers", "optim", "metrics", "datasets", "warmup"]
+
+
+def warmup() -> None:
+    """Compile (or load from Numba's cache) every kernel now, e.g. once before running notebooks
+    in parallel; afterwards the first call of each function is fast."""
+    X, y = datasets.xor()
+    for hidden, output, loss in [("tanh", "sigmoid", "mse"), ("relu", "softmax", "cross_entropy")]:
+        net = MLP([2, 3, 2 if output == "softmax" else 1], hidden=hidden, output=output, seed=0)
+        Y = datasets.one_hot(y.ravel().astype(int), 2) if output == "softmax" else y
+        net.forward(X)
+        net.loss_and_grads(X, Y, loss=loss)
+        net.fit(X, Y, loss=loss, epochs=1, validation_data=(X, Y), optimizer="adam")
+        net.fit(X, Y, loss=loss, epochs=1, batch_size=2)
+    activations.sigmoid.df(X)
+    softmax(X)
+    layer = Dense(2, 2, rng=0)
+    layer.backward(layer.forward(X))
+    SGD(net, lr=0.1).step(net.loss_and_grads(X, Y, loss=loss)[1])
+
+
+def __getattr__(name: str) -> Any:
+    # nnlib.viz imports matplotlib, so it is loaded only when first used.
+    if name == "viz":
+        import importlib
+        return importlib.import_module(".viz", __name__)
+    raise AttributeError(f"module 'nnlib' has no attribute {name!r}")

@@ -1,0 +1,64 @@
+"""Gradient checking by central differences (CS231n style)."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from ._validate import as_float_array
+
+
+def relative_error(a: Any, b: Any) -> float:
+    """max_i |a_i - b_i| / max(1e-8, |a_i| + |b_i|): below 1e-7 is good, above 1e-4 a bug.
+
+    Derived in chapter 6, *Backpropagation* ({ref}`sec-backprop-vectorised`).
+    """
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"a and b must have the same shape, got {a.shape} and {b.shape}")
+    if a.size == 0:
+        return 0.0
+    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+
+
+def numerical_gradient(f: Callable[[np.ndarray], float], x: Any, h: float = 1e-5) -> np.ndarray:
+    """df/dx_i ~ (f(x + h e_i) - f(x - h e_i)) / (2h) for every entry of x (x is restored after).
+
+    If x is a float64 array it is perturbed in place (so f may read it, e.g. ``net.params``);
+    otherwise a float64 copy is used. Derived in chapter 6 ({ref}`sec-backprop-vectorised`).
+    """
+    if not (isinstance(x, np.ndarray) and x.dtype == np.float64):
+        x = as_float_array(x, "x").copy()
+    grad = np.zeros_like(x)
+    flat, gflat = x.reshape(-1), grad.reshape(-1)
+    if not np.shares_memory(flat, x):
+        raise ValueError("x must be contiguous so it can be perturbed in place")
+    for i in range(flat.size):
+        old = flat[i]
+        flat[i] = old + h
+        fp = float(f(x))
+        flat[i] = old - h
+        fm = float(f(x))
+        flat[i] = old
+        gflat[i] = (fp - fm) / (2.0 * h)
+    return grad
+
+
+def gradcheck(net, X: Any, y: Any, loss: str = "mse", h: float = 1e-5,
+              weight_decay: float = 0.0) -> float:
+    """Max relative error between backprop's gradient and central differences over every parameter.
+
+    Derived in chapter 6, *Backpropagation* ({ref}`sec-backprop-vectorised`).
+    """
+    _, grads = net.loss_and_grads(X, y, loss=loss, weight_decay=weight_decay)
+    analytic = np.concatenate([g.ravel() for pair in grads for g in pair])
+
+    def f(_: np.ndarray) -> float:
+        value = net.loss(X, y, loss=loss)
+        if weight_decay:
+            value += 0.5 * weight_decay * float(np.sum(net.decay_mask * net.params ** 2))
+        return value
+
+    numeric = numerical_gradient(f, net.params, h)
+    return relative_error(analytic, numeric)

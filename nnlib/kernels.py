@@ -1,0 +1,319 @@
+"""Compiled kernels: the forward and backward pass of a whole MLP over flat buffers.
+
+Every function here is a plain ``@njit(cache=True)`` function over C-contiguous float64 arrays
+(and int64 arrays of layer sizes and codes). The classes in :mod:`nnlib.mlp` and
+:mod:`nnlib.layers` are thin wrappers around them. With ``NUMBA_DISABLE_JIT=1`` they run as plain
+Python/NumPy and give the same numbers.
+
+Layout (shared by every kernel)
+    ``sizes``  int64 (L+1,): layer widths n_0, ..., n_L.
+    ``acts``   int64 (L,): activation code of layers 1..L (see ``IDENTITY`` ... ``SOFTMAX``).
+    ``params`` float64 (P,): W_1, b_1, W_2, b_2, ... one after another; W_l is
+               ``params[o:o + n_{l-1} n_l].reshape(n_{l-1}, n_l)``, b_l follows it.
+    ``zbuf``, ``abuf``, ``dbuf`` float64 (R * (n_1 + ... + n_L),): Z_l, A_l and delta_l for a
+               batch of up to R rows; layer l starts at ``R * (n_1 + ... + n_{l-1})``.
+
+The mathematics is derived in chapter 5, *Forward propagation* ({ref}`sec-forward-batch`), and
+chapter 6, *Backpropagation* ({ref}`sec-backprop-vectorised`).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from ._codes import BCE, CROSS_ENTROPY, IDENTITY, MSE, RELU, SIGMOID, SOFTMAX, TANH
+
+# Below this many multiply-adds a product is done with loops (BLAS call overhead dominates).
+_SMALL = 8192
+
+
+@njit(cache=True)
+def view2d(buf, offset, rows, cols):
+    """Return ``buf[offset:offset + rows*cols]`` as a (rows, cols) C-contiguous view."""
+    return buf[offset:offset + rows * cols].reshape(rows, cols)
+
+
+@njit(cache=True)
+def sigmoid_scalar(z):
+    """sigma(z) = 1 / (1 + e^{-z}), stable: for z < 0 use e^z / (1 + e^z).
+
+    Derived in chapter 5, *Forward propagation* ({ref}`sec-stable-sigmoid-softmax`).
+    """
+    if z >= 0.0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+@njit(cache=True)
+def tanh_scalar(z):
+    """tanh(z) = sign(z) (1 - e^{-2|z|}) / (1 + e^{-2|z|}) (never overflows).
+
+    Derived in chapter 5, *Forward propagation* ({ref}`sec-stable-sigmoid-softmax`).
+    """
+    e = math.exp(-2.0 * abs(z))
+    t = (1.0 - e) / (1.0 + e)
+    return t if z >= 0.0 else -t
+
+
+@njit(cache=True)
+def activate(Z, A, code):
+    """A = f(Z) elementwise (row-wise softmax for ``SOFTMAX``: A_ik = e^{Z_ik - max_j Z_ij} / sum_j ...).
+
+    Derived in chapter 2, *The neuron* ({ref}`sec-activations`) and chapter 5
+    ({ref}`sec-stable-sigmoid-softmax`).
+    """
+    n, k = Z.shape
+    if code == SOFTMAX:
+        for i in range(n):
+            m = Z[i, 0]
+            for j in range(1, k):
+                if Z[i, j] > m:
+                    m = Z[i, j]
+            s = 0.0
+            for j in range(k):
+                e = math.exp(Z[i, j] - m)
+                A[i, j] = e
+                s += e
+            for j in range(k):
+                A[i, j] /= s
+        return
+    for i in range(n):
+        for j in range(k):
+            z = Z[i, j]
+            if code == IDENTITY:
+                A[i, j] = z
+            elif code == SIGMOID:
+                A[i, j] = sigmoid_scalar(z)
+            elif code == TANH:
+                A[i, j] = tanh_scalar(z)
+            else:
+                A[i, j] = z if z > 0.0 else 0.0
+
+
+@njit(cache=True)
+def activation_backward(G, Z, A, code):
+    """In place G <- dL/dZ from G = dL/dA: G * f'(Z) (sigma' = A(1-A), tanh' = 1-A^2, relu' = [Z>0]);
+    softmax: G_i <- A_i * (G_i - sum_j G_ij A_ij) (Jacobian-vector product).
+
+    Derived in chapter 6, *Backpropagation* ({ref}`sec-delta`).
+    """
+    n, k = Z.shape
+    if code == SOFTMAX:
+        for i in range(n):
+            s = 0.0
+            for j in range(k):
+                s += G[i, j] * A[i, j]
+            for j in range(k):
+                G[i, j] = A[i, j] * (G[i, j] - s)
+        return
+    if code == IDENTITY:
+        return
+    for i in range(n):
+        for j in range(k):
+            if code == SIGMOID:
+                G[i, j] *= A[i, j] * (1.0 - A[i, j])
+            elif code == TANH:
+                G[i, j] *= 1.0 - A[i, j] * A[i, j]
+            elif Z[i, j] <= 0.0:
+                G[i, j] = 0.0
+
+
+@njit(cache=True)
+def matmul(A, B, C):
+    """C = A @ B for A (n, k), B (k, m) (loops when small, BLAS otherwise)."""
+    n, k = A.shape
+    m = B.shape[1]
+    if n * k * m > _SMALL:
+        np.dot(A, B, C)
+        return
+    for i in range(n):
+        for j in range(m):
+            C[i, j] = 0.0
+        for p in range(k):
+            a = A[i, p]
+            for j in range(m):
+                C[i, j] += a * B[p, j]
+
+
+@njit(cache=True)
+def matmul_tn(A, B, C):
+    """C = A.T @ B for A (n, k), B (n, m) -> C (k, m)."""
+    n, k = A.shape
+    m = B.shape[1]
+    if n * k * m > _SMALL:
+        np.dot(A.T, B, C)
+        return
+    for p in range(k):
+        for j in range(m):
+            C[p, j] = 0.0
+    for i in range(n):
+        for p in range(k):
+            a = A[i, p]
+            for j in range(m):
+                C[p, j] += a * B[i, j]
+
+
+@njit(cache=True)
+def matmul_nt(A, B, C):
+    """C = A @ B.T for A (n, m), B (k, m) -> C (n, k)."""
+    n, m = A.shape
+    k = B.shape[0]
+    if n * k * m > _SMALL:
+        np.dot(A, B.T, C)
+        return
+    for i in range(n):
+        for p in range(k):
+            s = 0.0
+            for j in range(m):
+                s += A[i, j] * B[p, j]
+            C[i, p] = s
+
+
+@njit(cache=True)
+def dense_forward(X, W, b, code, Z, A):
+    """Z = X W + b, A = f(Z) for one dense layer on a batch X (N, n_in).
+
+    Derived in chapter 3, *Layers* ({ref}`sec-layer-matrix`).
+    """
+    matmul(X, W, Z)
+    n, k = Z.shape
+    for i in range(n):
+        for j in range(k):
+            Z[i, j] += b[j]
+    activate(Z, A, code)
+
+
+@njit(cache=True)
+def dense_backward(X, delta, dW, db):
+    """dW = X.T delta, db = sum_rows delta, given delta = dL/dZ (the input gradient
+    dX = delta W.T is :func:`matmul_nt`).
+
+    Derived in chapter 6, *Backpropagation* ({ref}`sec-backprop-vectorised`).
+    """
+    matmul_tn(X, delta, dW)
+    n, k = delta.shape
+    for j in range(k):
+        db[j] = 0.0
+    for i in range(n):
+        for j in range(k):
+            db[j] += delta[i, j]
+
+
+@njit(cache=True)
+def forward(params, sizes, acts, X, R, zbuf, abuf):
+    """Forward pass of the whole network on X (n <= R rows): Z_l = A_{l-1} W_l + b_l, A_l = f_l(Z_l).
+
+    Derived in chapter 5, *Forward propagation* ({ref}`sec-forward-batch`).
+    """
+    n = X.shape[0]
+    po = np.int64(0)  # typed int64, not the literal 0 (which would compile view2d twice)
+    zo = np.int64(0)
+    A_prev = X
+    for l in range(1, sizes.shape[0]):
+        n_in, n_out = sizes[l - 1], sizes[l]
+        W = view2d(params, po, n_in, n_out)
+        b = params[po + n_in * n_out:po + n_in * n_out + n_out]
+        Z = view2d(zbuf, zo, n, n_out)
+        A = view2d(abuf, zo, n, n_out)
+        dense_forward(A_prev, W, b, acts[l - 1], Z, A)
+        A_prev = A
+        po += n_in * n_out + n_out
+        zo += R * n_out
+
+
+@njit(cache=True)
+def output_offset(sizes, R):
+    """Offset of the last layer's block in zbuf/abuf/dbuf."""
+    zo = 0
+    for l in range(1, sizes.shape[0] - 1):
+        zo += R * sizes[l]
+    return zo
+
+
+@njit(cache=True)
+def loss_and_delta(code, Z, A, Y, D):
+    """Return the mean loss and write into D: dL/dA for mse, dL/dZ (= delta_L) for bce and
+    cross_entropy (the output layer's f' cancels there).
+
+    mse: L = sum (A-Y)^2 / (N K), dL/dA = 2 (A-Y)/(N K) (then times f'(Z) in :func:`backward`);
+    bce (sigmoid): L = mean[max(z,0) - z y + log(1 + e^{-|z|})] (from logits), delta = (A-Y)/(N K);
+    cross_entropy (softmax): L = -sum y (z - logsumexp z) / N, delta = (A-Y)/N.
+    Derived in chapter 6, *Backpropagation* ({ref}`sec-delta`).
+    """
+    n, k = A.shape
+    total = 0.0
+    if code == MSE:
+        scale = 2.0 / (n * k)
+        for i in range(n):
+            for j in range(k):
+                d = A[i, j] - Y[i, j]
+                total += d * d
+                D[i, j] = scale * d
+        return total / (n * k)
+    if code == BCE:
+        for i in range(n):
+            for j in range(k):
+                z = Z[i, j]
+                total += max(z, 0.0) - z * Y[i, j] + math.log1p(math.exp(-abs(z)))
+                D[i, j] = (A[i, j] - Y[i, j]) / (n * k)
+        return total / (n * k)
+    for i in range(n):
+        m = Z[i, 0]
+        for j in range(1, k):
+            if Z[i, j] > m:
+                m = Z[i, j]
+        s = 0.0
+        for j in range(k):
+            s += math.exp(Z[i, j] - m)
+        lse = m + math.log(s)
+        for j in range(k):
+            total -= Y[i, j] * (Z[i, j] - lse)
+            D[i, j] = (A[i, j] - Y[i, j]) / n
+    return total / n
+
+
+@njit(cache=True)
+def loss_only(code, Z, A, Y):
+    """The mean loss of outputs (Z, A) against Y, same formulas as :func:`loss_and_delta`."""
+    D = np.empty_like(A)
+    return loss_and_delta(code, Z, A, Y, D)
+
+
+@njit(cache=True)
+def backward(params, sizes, acts, loss_code, X, Y, R, zbuf, abuf, dbuf, grads):
+    """Backpropagation after :func:`forward`; writes dW_l, db_l into ``grads`` and returns the loss.
+
+    delta_L = dL/dZ_L; delta_l = (delta_{l+1} W_{l+1}^T) * f'(Z_l); dW_l = A_{l-1}^T delta_l;
+    db_l = sum over rows of delta_l. Gradients are overwritten, never accumulated.
+    Derived in chapter 6, *Backpropagation* ({ref}`sec-backprop-vectorised`).
+    """
+    n = X.shape[0]
+    L = sizes.shape[0] - 1
+    zo = output_offset(sizes, R)
+    po = params.shape[0]
+    k = sizes[L]
+    Z, A, D = view2d(zbuf, zo, n, k), view2d(abuf, zo, n, k), view2d(dbuf, zo, n, k)
+    loss = loss_and_delta(loss_code, Z, A, Y, D)
+    if loss_code == MSE:
+        activation_backward(D, Z, A, acts[L - 1])
+    for l in range(L, 0, -1):
+        n_in, n_out = sizes[l - 1], sizes[l]
+        po -= n_in * n_out + n_out
+        W = view2d(params, po, n_in, n_out)
+        dW = view2d(grads, po, n_in, n_out)
+        db = grads[po + n_in * n_out:po + n_in * n_out + n_out]
+        delta = view2d(dbuf, zo, n, n_out)
+        if l > 1:
+            zo_prev = zo - R * n_in
+            A_prev = view2d(abuf, zo_prev, n, n_in)
+            D_prev = view2d(dbuf, zo_prev, n, n_in)
+            dense_backward(A_prev, delta, dW, db)
+            matmul_nt(delta, W, D_prev)
+            activation_backward(D_prev, view2d(zbuf, zo_prev, n, n_in), A_prev, acts[l - 2])
+            zo = zo_prev
+        else:
+            dense_backward(X, delta, dW, db)
+    return loss

@@ -1,0 +1,118 @@
+"""Loss functions (mean reduction, as in PyTorch) with their gradients.
+
+N is the number of rows (samples) and K the number of output columns.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from ._validate import as_float_array, check_name
+from .activations import softmax
+
+
+def _pair(a: Any, y: Any, a_name: str) -> tuple[np.ndarray, np.ndarray, int, int]:
+    a = as_float_array(a, a_name)
+    y = as_float_array(y, "y")
+    if a.ndim == 0 or a.ndim > 2:
+        raise ValueError(f"{a_name} must be 1-D or 2-D (N, K), got shape {a.shape}")
+    if y.shape != a.shape:
+        if y.size == a.size and (a.ndim == 1 or a.shape[1] == 1):
+            y = y.reshape(a.shape)
+        else:
+            raise ValueError(f"y has shape {y.shape} but {a_name} has shape {a.shape}; "
+                             f"expected the same shape")
+    n = a.shape[0]
+    return a, y, n, a.size // n
+
+
+def mse(a: Any, y: Any) -> float:
+    """Mean squared error L = (1 / (N K)) sum_{i,k} (a_ik - y_ik)^2.
+
+    Derived in chapter 6, *Backpropagation* ({ref}`sec-delta`).
+    """
+    a, y, n, k = _pair(a, y, "a")
+    return float(np.sum((a - y) ** 2) / (n * k))
+
+
+def mse_grad(a: Any, y: Any) -> np.ndarray:
+    """dL/da = 2 (a - y) / (N K) for the mean squared error.
+
+    Derived in chapter 6, *Backpropagation* ({ref}`sec-delta`).
+    """
+    a, y, n, k = _pair(a, y, "a")
+    return 2.0 * (a - y) / (n * k)
+
+
+_P_EPS = 1e-15
+
+
+def binary_cross_entropy(p: Any, y: Any) -> float:
+    """L = -(1 / (N K)) sum [y log p + (1 - y) log(1 - p)], p clipped to [1e-15, 1 - 1e-15].
+
+    (The network computes it from the logit z instead, which is exact and stable.)
+    Derived in chapter 6, *Backpropagation* ({ref}`sec-delta`).
+    """
+    p, y, n, k = _pair(p, y, "p")
+    p = np.clip(p, _P_EPS, 1.0 - _P_EPS)
+    return float(-np.sum(y * np.log(p) + (1.0 - y) * np.log1p(-p)) / (n * k))
+
+
+def binary_cross_entropy_grad(p: Any, y: Any) -> np.ndarray:
+    """dL/dp = (p - y) / (p (1 - p) N K); times sigma'(z) = p(1 - p) it gives dL/dz = (p - y)/(N K).
+
+    Derived in chapter 6, *Backpropagation* ({ref}`sec-delta`).
+    """
+    p, y, n, k = _pair(p, y, "p")
+    p = np.clip(p, _P_EPS, 1.0 - _P_EPS)
+    return (p - y) / (p * (1.0 - p) * n * k)
+
+
+def _logits(z: Any, y: Any) -> tuple[np.ndarray, np.ndarray, int]:
+    z = as_float_array(z, "z")
+    if z.ndim == 1:
+        z = z.reshape(1, -1)
+    y = np.asarray(y)
+    if y.ndim == 1 and y.shape[0] == z.shape[0] and z.shape[1] > 1 and y.dtype.kind in "iu":
+        y = np.eye(z.shape[1])[y]          # integer class labels -> one-hot rows
+    if np.size(y) != z.size:
+        raise ValueError(f"y must be one-hot with shape {z.shape} (or integer labels of length "
+                         f"{z.shape[0]}), got shape {y.shape}")
+    return z, as_float_array(y, "y").reshape(z.shape), z.shape[0]
+
+
+def cross_entropy(z: Any, y: Any) -> float:
+    """Softmax cross-entropy from logits z (N, K) and one-hot y:
+    L = -(1/N) sum_i sum_k y_ik (z_ik - log sum_j e^{z_ij}), log-sum-exp taken stably.
+
+    Derived in chapter 6, *Backpropagation* ({ref}`sec-delta`).
+    """
+    z, y, n = _logits(z, y)
+    m = z.max(axis=1, keepdims=True)
+    lse = m + np.log(np.exp(z - m).sum(axis=1, keepdims=True))
+    return float(-np.sum(y * (z - lse)) / n)
+
+
+def cross_entropy_grad(z: Any, y: Any) -> np.ndarray:
+    """dL/dz = (softmax(z) - y) / N for the softmax cross-entropy.
+
+    Derived in chapter 6, *Backpropagation* ({ref}`sec-delta`).
+    """
+    z, y, n = _logits(z, y)
+    return (softmax(z) - y) / n
+
+
+LOSSES: dict[str, tuple[Callable[..., float], Callable[..., np.ndarray]]] = {
+    "mse": (mse, mse_grad),
+    "bce": (binary_cross_entropy, binary_cross_entropy_grad),
+    "cross_entropy": (cross_entropy, cross_entropy_grad),
+}
+ALIASES = {"binary_cross_entropy": "bce", "ce": "cross_entropy"}
+
+
+def canonical(name: Any) -> str:
+    """The loss name after aliases (``binary_cross_entropy`` -> ``bce``); errors list the known ones."""
+    if isinstance(name, str):
+        name = ALIASES.get(name, name)
+    return check_name(name, tuple(LOSSES), "loss")

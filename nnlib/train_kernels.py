@@ -1,0 +1,165 @@
+"""Compiled optimiser updates and the whole training loop (many epochs in one compiled call).
+
+Buffers share the flat parameter layout of :mod:`nnlib.kernels`: gradients, momentum velocity and
+Adam's moments are arrays of the same length as ``params``, so each update is one fused loop.
+Derived in chapter 7, *Gradient descent* ({ref}`sec-momentum`) and chapter 9 ({ref}`sec-l2`,
+{ref}`sec-early-stopping`).
+"""
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+from ._codes import DIVERGED, OK, SGD_CODE, STOPPED
+from .kernels import backward, forward, loss_only, output_offset, view2d
+
+
+@njit(cache=True)
+def sgd_step(params, grads, velocity, decay_mask, lr, momentum, weight_decay):
+    """g = grad + lam * W (weights only); v = mu v + g; p -= lr v  (PyTorch convention).
+
+    Derived in chapter 7, *Gradient descent* ({ref}`sec-momentum`) and chapter 9 ({ref}`sec-l2`).
+    """
+    for i in range(params.shape[0]):
+        g = grads[i] + weight_decay * decay_mask[i] * params[i]
+        if momentum != 0.0:
+            velocity[i] = momentum * velocity[i] + g
+            g = velocity[i]
+        params[i] -= lr * g
+
+
+@njit(cache=True)
+def adam_step(params, grads, m, v, decay_mask, t, lr, beta1, beta2, eps, weight_decay):
+    """Adam step t (1-based): m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+    p -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps).
+
+    Derived in chapter 7, *Gradient descent* ({ref}`sec-momentum`).
+    """
+    c1 = 1.0 - math.pow(beta1, t)
+    c2 = 1.0 - math.pow(beta2, t)
+    for i in range(params.shape[0]):
+        g = grads[i] + weight_decay * decay_mask[i] * params[i]
+        m[i] = beta1 * m[i] + (1.0 - beta1) * g
+        v[i] = beta2 * v[i] + (1.0 - beta2) * g * g
+        params[i] -= lr * (m[i] / c1) / (math.sqrt(v[i] / c2) + eps)
+
+
+@njit(cache=True)
+def gather_rows(src, idx, start, stop, dst):
+    """dst[r] = src[idx[start + r]] for the rows of one mini-batch."""
+    k = src.shape[1]
+    for r in range(stop - start):
+        i = idx[start + r]
+        for j in range(k):
+            dst[r, j] = src[i, j]
+
+
+@njit(cache=True)
+def count_correct(A, Y):
+    """Number of rows predicted right: argmax for K > 1 outputs, threshold 0.5 for one unit.
+
+    Derived in chapter 8, *A complete MLP* ({ref}`sec-mlp-nnlib`).
+    """
+    n, k = A.shape
+    c = 0
+    for i in range(n):
+        if k == 1:
+            if (A[i, 0] > 0.5) == (Y[i, 0] > 0.5):
+                c += 1
+        else:
+            ja = 0
+            jy = 0
+            for j in range(1, k):
+                if A[i, j] > A[i, ja]:
+                    ja = j
+                if Y[i, j] > Y[i, jy]:
+                    jy = j
+            if ja == jy:
+                c += 1
+    return c
+
+
+@njit(cache=True)
+def evaluate(params, sizes, acts, loss_code, X, Y, zbuf, abuf):
+    """Return (mean loss, accuracy) of the network on (X, Y); buffers hold X.shape[0] rows."""
+    n = X.shape[0]
+    forward(params, sizes, acts, X, n, zbuf, abuf)
+    zo = output_offset(sizes, n)
+    k = sizes[sizes.shape[0] - 1]
+    A = view2d(abuf, zo, n, k)
+    loss = loss_only(loss_code, view2d(zbuf, zo, n, k), A, Y)
+    return loss, count_correct(A, Y) / n
+
+
+@njit(cache=True)
+def train_epochs(params, sizes, acts, loss_code, X, Y, Xv, Yv, perms, batch, opt_code,
+                 hyper, decay_mask, state1, state2, counters, zbuf, abuf, dbuf, grads,
+                 xbuf, ybuf, zv, av, hist, best_params, best_val):
+    """Run ``perms.shape[0]`` epochs of mini-batch training in one call.
+
+    For each epoch e and each mini-batch B (rows ``perms[e]`` in order): forward, backprop, then an
+    SGD-with-momentum or Adam step. ``hyper`` = [lr, momentum, weight_decay, beta1, beta2, eps,
+    patience, 1 if the rows are used in their order as one batch]. ``counters`` = [adam step t,
+    epochs done, best epoch, epochs without improvement]
+    and ``hist[e]`` = [train loss, train accuracy, val loss, val accuracy]; the train values are
+    the batch-size-weighted means over the epoch's batches (each measured before its update).
+    Early stopping: stop after ``patience`` epochs without a lower validation loss, keeping the
+    best parameters in ``best_params`` and the best validation loss in ``best_val[0]``.
+    Returns (status, epoch index) with status OK, DIVERGED (loss not finite) or STOPPED.
+    Derived in chapter 7 ({ref}`sec-batch-sizes`) and chapter 9 ({ref}`sec-early-stopping`).
+    """
+    lr, mu, lam, b1, b2, eps, patience = hyper[0], hyper[1], hyper[2], hyper[3], hyper[4], \
+        hyper[5], hyper[6]
+    in_order = hyper[7] != 0.0
+    N = X.shape[0]
+    has_val = Xv.shape[0] > 0
+    L = sizes.shape[0] - 1
+    zo = output_offset(sizes, batch)
+    for e in range(perms.shape[0]):
+        idx = perms[e]
+        total = 0.0
+        correct = 0
+        for start in range(0, N, batch):
+            stop = min(start + batch, N)
+            b = stop - start
+            if in_order:                     # full batch, unshuffled: use the data as it is
+                xb = X
+                yb = Y
+            else:
+                xb = xbuf[:b]
+                yb = ybuf[:b]
+                gather_rows(X, idx, start, stop, xb)
+                gather_rows(Y, idx, start, stop, yb)
+            forward(params, sizes, acts, xb, batch, zbuf, abuf)
+            loss = backward(params, sizes, acts, loss_code, xb, yb, batch, zbuf, abuf, dbuf, grads)
+            if not math.isfinite(loss):
+                return DIVERGED, e
+            total += loss * b
+            correct += count_correct(view2d(abuf, zo, b, sizes[L]), yb)
+            if opt_code == SGD_CODE:
+                sgd_step(params, grads, state1, decay_mask, lr, mu, lam)
+            else:
+                counters[0] += 1
+                adam_step(params, grads, state1, state2, decay_mask, counters[0], lr, b1, b2,
+                          eps, lam)
+        ep = counters[1]
+        hist[e, 0] = total / N
+        hist[e, 1] = correct / N
+        counters[1] += 1
+        if has_val:
+            vl, va = evaluate(params, sizes, acts, loss_code, Xv, Yv, zv, av)
+            if not math.isfinite(vl):
+                return DIVERGED, e
+            hist[e, 2] = vl
+            hist[e, 3] = va
+            if ep == 0 or vl < best_val[0]:
+                best_val[0] = vl
+                counters[2] = ep
+                counters[3] = 0
+                best_params[:] = params
+            else:
+                counters[3] += 1
+                if patience > 0 and counters[3] >= patience:
+                    return STOPPED, e
+    return OK, perms.shape[0] - 1

@@ -9,7 +9,11 @@ from ._validate import as_float_array
 
 
 def relative_error(a: Any, b: Any) -> float:
-    """max_i |a_i - b_i| / max(1e-8, |a_i| + |b_i|): below 1e-7 is good, above 1e-4 a bug.
+    """max_i |a_i - b_i| / max(1e-8, |a_i| + |b_i|).
+
+    How to read it (CS231n's scale, as in chapter 6): below 1e-7 good; 1e-7 to 1e-4 look again
+    (kinks, or tiny gradient entries where finite differences round); 1e-4 to 1e-2 suspicious;
+    above 1e-2 probably wrong.
 
     Derived in chapter 6, *Backpropagation* ({ref}`sec-backprop-vectorised`).
     """

@@ -1,0 +1,88 @@
+# Inside Neural Networks: setup, build, test.
+#   make book   set up .venv, build the website into _build/html (every notebook executed)
+#   make test   set up .venv, run every test (nnlib, notebooks, grader, website)
+#   make serve  serve _build/html on http://127.0.0.1:8000
+#   make lab    open the chapters and exercises in JupyterLab
+#   make bench  run the benchmark suite (nnlib vs NumPy, PyTorch, scikit-learn); writes _build/bench.json
+#   (make vendor: fetch the website's pinned JavaScript with npm pack into .vendor/;
+#    make browser: install Debian's chromium for the browser tests if it is missing)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+VENDOR := .vendor/.stamp
+SITE_STAMP := _build/.book.stamp
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# --all: re-read every page, so every notebook is executed (force) and every warning is raised
+# again; an incremental build would skip unchanged pages, their nnlib outputs and their warnings.
+BOOK_BUILD := $(VENV)/bin/jupyter-book build . --path-output . -W -n --keep-going --all
+# What the website is built from: a change to any of these rebuilds it before `make test`.
+BOOK_SRC := _config.yml _toc.yml pyproject.toml tools/nnsite.py $(shell find chapters exercises nnlib -type f \
+	-not -path '*/.ipynb_checkpoints/*' -not -path '*/__pycache__/*' -not -path 'exercises/source/*' 2>/dev/null)
+
+# One BLAS thread: nnlib's products are small (two threads lose below ~10 MFLOP per product, and
+# oversubscribe the 2 cores when notebooks and tests run side by side). Override on the command line.
+export OPENBLAS_NUM_THREADS ?= 1
+export OMP_NUM_THREADS ?= 1
+
+.PHONY: setup book test serve lab bench clean vendor browser site
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@echo "==> Setting up $(VENV) (first time: about 1 minute)"
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e . 2>/dev/null \
+	  || $(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+vendor: $(VENDOR)
+
+$(VENDOR): tools/js-packages.txt tools/vendor_js.py
+	@command -v npm >/dev/null || { echo "==> Installing npm (Debian package) to fetch the website's JavaScript"; \
+	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q npm; }
+	$(PYTHON) tools/vendor_js.py
+
+browser:
+	@test -x $(CHROMIUM) || { echo "==> Installing Chromium (Debian package) for the browser tests"; \
+	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }
+
+# Builds when any source (a notebook, nnlib, the configuration) changed since the last successful
+# build, executing every notebook (--all); otherwise says the site is up to date. `make clean book`
+# forces a rebuild.
+book: setup vendor
+	@$(MAKE) --no-print-directory site
+	@echo "==> The course is built. Open file://$(CURDIR)/_build/html/index.html or run: make serve"
+
+# The same build, only when a source changed since the last successful one (for `make test`).
+site: $(SITE_STAMP)
+
+$(SITE_STAMP): $(STAMP) $(VENDOR) $(BOOK_SRC)
+	@rm -f $@
+	$(BOOK_BUILD)
+	@touch $@
+
+# The website is (re)built first if a source changed. If that build fails, every other test still
+# runs and the browser tests fail (NN_SITE_REQUIRED=1: they fail, not skip, without a successful
+# build, Chromium or axe-core), so `make test` fails either way.
+test: setup vendor browser
+	@$(MAKE) --no-print-directory site || echo "==> The website build FAILED (see above): the browser tests will fail"
+	NN_SITE_REQUIRED=1 $(PY) -m pytest tests chapters --nbval --ignore=tests/submissions
+
+serve:
+	@test -f _build/html/index.html || { echo "No site yet: run 'make book' first"; exit 1; }
+	@echo "==> Serving http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
+	$(PY) -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
+
+lab: setup
+	$(VENV)/bin/jupyter lab --notebook-dir=$(CURDIR) chapters/01_introduction.ipynb
+
+bench: setup
+	$(PY) -m bench.run
+
+clean:
+	rm -rf _build

@@ -3,7 +3,8 @@
 Every function here is a plain ``@njit(cache=True)`` function over C-contiguous float64 arrays
 (and int64 arrays of layer sizes and codes). The classes in :mod:`nnlib.mlp` and
 :mod:`nnlib.layers` are thin wrappers around them. With ``NUMBA_DISABLE_JIT=1`` they run as plain
-Python/NumPy and give the same numbers.
+Python/NumPy and give the same numbers. The small helpers are marked ``inline="always"``: Numba
+copies them into their callers, so a tiny network (XOR's 2-4-1) pays no function-call overhead.
 
 Layout (shared by every kernel)
     ``sizes``  int64 (L+1,): layer widths n_0, ..., n_L.
@@ -21,7 +22,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import config, njit, types
+from numba.core.imputils import impl_ret_borrowed
+from numba.extending import intrinsic
+from numba.np.arrayobj import make_array, populate_array
 
 from ._codes import BCE, CROSS_ENTROPY, IDENTITY, MSE, RELU, SIGMOID, SOFTMAX, TANH
 
@@ -29,13 +33,42 @@ from ._codes import BCE, CROSS_ENTROPY, IDENTITY, MSE, RELU, SIGMOID, SOFTMAX, T
 _SMALL = 8192
 
 
-@njit(cache=True)
-def view2d(buf, offset, rows, cols):
-    """Return ``buf[offset:offset + rows*cols]`` as a (rows, cols) C-contiguous view."""
-    return buf[offset:offset + rows * cols].reshape(rows, cols)
+@intrinsic
+def _view2d(typingctx, buf, offset, rows, cols):
+    """Compiled-code-only ``buf[offset:offset + rows*cols].reshape(rows, cols)`` for a C-contiguous
+    1-D ``buf``: fills in the array header (data pointer, shape, strides) directly and shares
+    ``buf``'s memory owner. Numba's general ``reshape`` calls a C helper on every use, which costs
+    more than the whole forward pass of a tiny network such as 2-4-1."""
+    if not (isinstance(buf, types.Array) and buf.ndim == 1 and buf.layout == "C"):
+        return None  # typing error: only for 1-D C-contiguous buffers
+    ret = types.Array(buf.dtype, 2, "C")
+
+    def codegen(context, builder, sig, args):
+        src = make_array(sig.args[0])(context, builder, args[0])
+        dst = make_array(ret)(context, builder)
+        o, r, c = (context.cast(builder, v, t, types.intp) for v, t in zip(args[1:], sig.args[1:]))
+        item = context.get_constant(types.intp,
+                                    context.get_abi_sizeof(context.get_data_type(buf.dtype)))
+        populate_array(dst, data=builder.gep(src.data, [o]), shape=[r, c],
+                       strides=[builder.mul(c, item), item], itemsize=item,
+                       meminfo=src.meminfo, parent=None)
+        return impl_ret_borrowed(context, builder, ret, dst._getvalue())
+
+    return ret(buf, offset, rows, cols), codegen
 
 
-@njit(cache=True)
+if config.DISABLE_JIT:  # plain Python (NUMBA_DISABLE_JIT=1): intrinsics exist only when compiled
+    def view2d(buf, offset, rows, cols):
+        """Return ``buf[offset:offset + rows*cols]`` as a (rows, cols) C-contiguous view."""
+        return buf[offset:offset + rows * cols].reshape(rows, cols)
+else:
+    @njit(cache=True)
+    def view2d(buf, offset, rows, cols):
+        """Return ``buf[offset:offset + rows*cols]`` as a (rows, cols) C-contiguous view."""
+        return _view2d(buf, offset, rows, cols)
+
+
+@njit(cache=True, inline="always")
 def sigmoid_scalar(z):
     """sigma(z) = 1 / (1 + e^{-z}), stable: for z < 0 use e^z / (1 + e^z).
 
@@ -47,7 +80,7 @@ def sigmoid_scalar(z):
     return e / (1.0 + e)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def tanh_scalar(z):
     """tanh(z) = sign(z) (1 - e^{-2|z|}) / (1 + e^{-2|z|}) (never overflows).
 
@@ -58,7 +91,7 @@ def tanh_scalar(z):
     return t if z >= 0.0 else -t
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def activate(Z, A, code):
     """A = f(Z) elementwise (row-wise softmax for ``SOFTMAX``: A_ik = e^{Z_ik - max_j Z_ij} / sum_j ...).
 
@@ -93,7 +126,7 @@ def activate(Z, A, code):
                 A[i, j] = z if z > 0.0 else 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def activation_backward(G, Z, A, code):
     """In place G <- dL/dZ from G = dL/dA: G * f'(Z) (sigma' = A(1-A), tanh' = 1-A^2, relu' = [Z>0]);
     softmax: G_i <- A_i * (G_i - sum_j G_ij A_ij) (Jacobian-vector product).
@@ -121,7 +154,7 @@ def activation_backward(G, Z, A, code):
                 G[i, j] = 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def matmul(A, B, C):
     """C = A @ B for A (n, k), B (k, m) (loops when small, BLAS otherwise)."""
     n, k = A.shape
@@ -138,7 +171,7 @@ def matmul(A, B, C):
                 C[i, j] += a * B[p, j]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def matmul_tn(A, B, C):
     """C = A.T @ B for A (n, k), B (n, m) -> C (k, m)."""
     n, k = A.shape
@@ -156,7 +189,7 @@ def matmul_tn(A, B, C):
                 C[p, j] += a * B[i, j]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def matmul_nt(A, B, C):
     """C = A @ B.T for A (n, m), B (k, m) -> C (n, k)."""
     n, m = A.shape
@@ -172,7 +205,7 @@ def matmul_nt(A, B, C):
             C[i, p] = s
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def dense_forward(X, W, b, code, Z, A):
     """Z = X W + b, A = f(Z) for one dense layer on a batch X (N, n_in).
 
@@ -186,7 +219,7 @@ def dense_forward(X, W, b, code, Z, A):
     activate(Z, A, code)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def dense_backward(X, delta, dW, db):
     """dW = X.T delta, db = sum_rows delta, given delta = dL/dZ (the input gradient
     dX = delta W.T is :func:`matmul_nt`).
@@ -224,7 +257,7 @@ def forward(params, sizes, acts, X, R, zbuf, abuf):
         zo += R * n_out
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def output_offset(sizes, R):
     """Offset of the last layer's block in zbuf/abuf/dbuf."""
     zo = 0
@@ -233,7 +266,7 @@ def output_offset(sizes, R):
     return zo
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def loss_and_delta(code, Z, A, Y, D):
     """Return the mean loss and write into D: dL/dA for mse, dL/dZ (= delta_L) for bce and
     cross_entropy (the output layer's f' cancels there).

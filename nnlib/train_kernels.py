@@ -15,7 +15,7 @@ from ._codes import DIVERGED, OK, SGD_CODE, STOPPED
 from .kernels import backward, forward, loss_only, output_offset, view2d
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def sgd_step(params, grads, velocity, decay_mask, lr, momentum, weight_decay):
     """g = grad + lam * W (weights only); v = mu v + g; p -= lr v  (PyTorch convention).
 
@@ -45,7 +45,7 @@ def adam_step(params, grads, m, v, decay_mask, t, lr, beta1, beta2, eps, weight_
         params[i] -= lr * (m[i] / c1) / (math.sqrt(v[i] / c2) + eps)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def gather_rows(src, idx, start, stop, dst):
     """dst[r] = src[idx[start + r]] for the rows of one mini-batch."""
     k = src.shape[1]
@@ -55,7 +55,7 @@ def gather_rows(src, idx, start, stop, dst):
             dst[r, j] = src[i, j]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def count_correct(A, Y):
     """Number of rows predicted right: argmax for K > 1 outputs, threshold 0.5 for one unit.
 
@@ -157,7 +157,10 @@ def train_epochs(params, sizes, acts, loss_code, X, Y, Xv, Yv, perms, batch, opt
                 best_val[0] = vl
                 counters[2] = ep
                 counters[3] = 0
-                best_params[:] = params
+                # best_params[:] = params, as a loop: Numba's slice assignment brings seconds of
+                # compile time (its shape-mismatch error message formatting).
+                for i in range(params.shape[0]):
+                    best_params[i] = params[i]
             else:
                 counters[3] += 1
                 if patience > 0 and counters[3] >= patience:

@@ -12,7 +12,7 @@ A source notebook (``exercises/source/NN_name.ipynb``) marks its cells with cell
   kind (see :data:`nngrade.diagnose.KINDS`) it must produce; never shown to students;
 * ``instructor``: notes left out of the student notebook.
 
-Cells without a role are copied unchanged. See /work/plan/GRADER_READY.md for the full guide.
+Cells without a role are copied unchanged. See nngrade/AUTHORING.md for the full guide.
 """
 from __future__ import annotations
 

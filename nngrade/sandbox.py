@@ -2,8 +2,9 @@
 
 Modes (chosen by :func:`detect_mode`):
 
-* ``namespaces`` (root, ``unshare`` works): new network, mount and PID namespaces; secret
-  directories hidden under empty read-only tmpfs; a private unprivileged uid per run; when the
+* ``namespaces`` (root, ``unshare`` works): new network, mount and PID namespaces; every
+  top-level folder but the system ones (/usr, /etc, ...) hidden under empty read-only tmpfs, with
+  only the interpreter and the run's work directory bound back; a private unprivileged uid per run; when the
   run ends every process it started dies with its PID namespace.
 * ``user`` (root without namespaces): private unprivileged uid per run; leftover processes of
   that uid are killed; no network isolation, secrets protected only by file permissions.
@@ -76,6 +77,20 @@ def detect_mode() -> str:
 
 
 TMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
+# Top-level folders a sandboxed run may see. Every other one (/root, /home, /work, /opt, /srv,
+# /tmp, /var, ...) is hidden, because a copy of the course (with the solutions) may lie anywhere
+# on the machine: an allow-list, not a list of known places.
+SYSTEM_DIRS = ("/usr", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin", "/etc", "/proc",
+               "/dev", "/sys")
+
+
+def _top_level_dirs() -> set[Path]:
+    """Real (not symlinked) top-level folders outside SYSTEM_DIRS."""
+    out = set()
+    for entry in os.scandir("/"):
+        if entry.is_dir(follow_symlinks=False) and entry.path not in SYSTEM_DIRS:
+            out.add(Path(entry.path))
+    return out
 
 
 def _needed() -> set[Path]:
@@ -98,13 +113,15 @@ def exposures(workdir: Path, hide: list[str] | tuple[str, ...] = ()) -> list[tup
     """(directory to hide, directories under it to keep visible) for a namespaces-mode run.
 
     Hidden: ``hide`` (the grader passes the course project, its sources and git history, the
-    submissions and outputs), temporary directories (where copies of course files tend to lie)
-    and closed ancestors of the interpreter (e.g. a pyenv Python under /root). Each becomes an
+    submissions and outputs), temporary directories, closed ancestors of the interpreter (e.g. a
+    pyenv Python under /root) and every top-level folder outside SYSTEM_DIRS (so another copy of
+    the course elsewhere on the machine is out of sight too). Each becomes an
     empty tmpfs in which only the interpreter's and the work directory's paths are bound back."""
     needed = _needed() | {Path(workdir).resolve()}
     hides = _closed_ancestors(_needed()) | {Path(d).resolve() for d in (*TMP_DIRS, tempfile.gettempdir())
                                          if os.path.isdir(d)}
     hides |= {Path(d).resolve() for d in hide if os.path.isdir(d)}
+    hides |= _top_level_dirs()
     hides -= needed
     keeps = {h: {p for p in needed if p == h or h in p.parents} for h in hides}
 

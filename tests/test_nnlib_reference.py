@@ -1,5 +1,5 @@
-"""nnlib against an independent plain-NumPy reference (written from the formulas in /work/plan/API.md,
-not from nnlib's code), and the same numbers with the JIT switched off."""
+"""nnlib against an independent plain-NumPy reference (written from the formulas stated in the README's
+conventions and the chapters, not from nnlib's code), and the same numbers with the JIT switched off."""
 import json
 import os
 import subprocess

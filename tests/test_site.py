@@ -234,12 +234,14 @@ def test_page(index, server, context, site_report):
         problems.append("no dark-mode toggle (.theme-switch-button)")
     if not facts["searchButton"]:
         problems.append("no search button")
-    if not any(h and h.endswith(".ipynb") for h in facts["downloads"]):
-        problems.append("no download button for the notebook (.ipynb)")
-    launch = " ".join(h or "" for h in facts["launch"])
-    for service in ("mybinder.org", "colab.research.google.com", "/hub/user-redirect/"):
-        if service not in launch:
-            problems.append(f"no launch button for {service}")
+    # Notebook pages (not the markdown cover page) can be downloaded and launched.
+    if (ROOT / (doc + ".ipynb")).is_file():
+        if not any(h and h.endswith(".ipynb") for h in facts["downloads"]):
+            problems.append("no download button for the notebook (.ipynb)")
+        launch = " ".join(h or "" for h in facts["launch"])
+        for service in ("mybinder.org", "colab.research.google.com", "/hub/user-redirect/"):
+            if service not in launch:
+                problems.append(f"no launch button for {service}")
     expected_prev = server.url + DOCS[index - 1] + ".html" if index > 0 else None
     expected_next = server.url + DOCS[index + 1] + ".html" if index + 1 < len(DOCS) else None
     if (facts["prev"] or None) != expected_prev:

@@ -12,8 +12,7 @@ import importlib
 
 import numpy as np
 
-from .common import (evaluate, gemm_only_epoch_s, median_times, shuffle_order, summarise,
-                     try_import_torch)
+from .common import evaluate, gemm_only_epoch_s, median_times, shuffle_order, summarise, try_import_torch
 
 ALL = ("nnlib", "numpy", "torch", "sklearn")
 
@@ -39,7 +38,8 @@ def compare(spec: dict, X: np.ndarray, Y: np.ndarray, params0: np.ndarray, repea
 
     ``initial_loss``: the loss of ``params0`` on (X, Y); ``gemm_only_epoch_s``: the matrix
     products of one epoch alone, in NumPy (a floor for every contender that uses BLAS; with
-    ``gemm_floor``, not for tiny products, where it would only measure NumPy's call overhead). Figures: ``time`` (seconds for the whole training, median/min/max), ``epoch_s`` (median / epochs),
+    ``gemm_floor``, not for tiny products, where it would only measure NumPy's call overhead).
+    Figures: ``time`` (seconds for the whole training, median/min/max), ``epoch_s`` (median / epochs),
     ``samples_per_s``, ``speedup`` (this contender's median time / nnlib's: how many times faster
     nnlib is), ``loss_first``/``loss_last`` (mean training loss of the first and last epoch as the
     contender reports it), ``train_loss``/``train_acc`` (and ``test_*``) of the final weights
@@ -50,7 +50,7 @@ def compare(spec: dict, X: np.ndarray, Y: np.ndarray, params0: np.ndarray, repea
     classes, skipped = load_contenders(names)
     objs = {n: c(spec, X, Y, perms, params0, shuffle_seed) for n, c in classes.items()}
     m = min(N, 4 * spec["batch"])  # warm-up on a few batches: compile, fill caches
-    for n, c in classes.items():
+    for c in classes.values():
         w = c(spec, X[:m], Y[:m], shuffle_order(m, 1, spec["batch"], shuffle_seed), params0,
               shuffle_seed)
         w.prepare()

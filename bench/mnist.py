@@ -5,7 +5,8 @@ dominate), and the fraction of the machine's GEMM peak reached.
 The inputs are uniform on [0, 1); the labels come from a random linear "teacher",
 argmax((x - 1/2) T), so there is something to learn in one epoch. The peak is the speed of a NumPy
 matrix product of two 2048 x 2048 matrices in this process, at the same thread count, for float32
-and for float64 (the best of 5 products before and 5 after the training runs); nnlib (and every contender here) computes in float64, so the float64 fraction is
+and for float64 (the best of 5 products before and 5 after the training runs); nnlib (and every
+contender here) computes in float64, so the float64 fraction is
 the like-for-like one and the float32 one is at most about 1/2 by construction.
 """
 from __future__ import annotations

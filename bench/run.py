@@ -237,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"unknown workload(s) {sorted(bad)}; choose from {WORKLOADS}")
     t0 = time.perf_counter()
     report: dict = {"schema": 1, "mode": "smoke" if a.smoke else "full",
-                    "created": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "created": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                     "threads": a.threads, "load_before": list(os.getloadavg())}
     workloads = {}
     for n in names:

@@ -2,8 +2,6 @@
 gradient descent, 10,000 epochs (the smallest network: measures per-epoch overhead)."""
 from __future__ import annotations
 
-import numpy as np
-
 from .common import environment, initial_params, worker_main
 from .harness import compare
 

@@ -6,7 +6,7 @@ Judging happens only in the grader's process; see ``nngrade grade --help``.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -7,8 +7,9 @@ scores, in its own process). :func:`diagnose` returns a :class:`Verdict` whose `
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 

@@ -10,12 +10,10 @@ from __future__ import annotations
 import csv
 import importlib.util
 import io
-import json
 import os
 import re
 import secrets
 import shutil
-import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field

@@ -60,7 +60,7 @@ class RunResult:
     seconds: float
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def detect_mode() -> str:
     """The strongest isolation available here: 'namespaces', 'user' or 'limits'."""
     if os.geteuid() != 0:

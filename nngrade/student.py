@@ -8,8 +8,9 @@ from __future__ import annotations
 import html
 import json
 import sys
+from collections.abc import Callable
 from importlib import resources
-from typing import Any, Callable
+from typing import Any
 
 from . import data
 from .diagnose import Verdict, compare, exception, input_modified, modified_inputs

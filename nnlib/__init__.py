@@ -16,15 +16,15 @@ from typing import Any
 from . import activations, datasets, layers, losses, metrics, optim
 from .activations import softmax
 from .gradcheck import gradcheck, numerical_gradient, relative_error
-
-# nnlib.gradcheck is the function; its helpers are reachable from it too, as in the module.
-gradcheck.numerical_gradient = numerical_gradient  # type: ignore[attr-defined]
-gradcheck.relative_error = relative_error  # type: ignore[attr-defined]
 from .layers import Dense
 from .metrics import accuracy
 from .mlp import MLP
 from .optim import SGD, Adam
 from .train import History, TrainingDiverged, fit
+
+# nnlib.gradcheck is the function; its helpers are reachable from it too, as in the module.
+gradcheck.numerical_gradient = numerical_gradient  # type: ignore[attr-defined]
+gradcheck.relative_error = relative_error  # type: ignore[attr-defined]
 
 __version__ = "0.1.0"
 

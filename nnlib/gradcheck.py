@@ -1,7 +1,8 @@
 """Gradient checking by central differences (CS231n style)."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

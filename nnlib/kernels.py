@@ -27,7 +27,7 @@ from numba.core.imputils import impl_ret_borrowed
 from numba.extending import intrinsic
 from numba.np.arrayobj import make_array, populate_array
 
-from ._codes import BCE, CROSS_ENTROPY, IDENTITY, MSE, RELU, SIGMOID, SOFTMAX, TANH
+from ._codes import BCE, IDENTITY, MSE, SIGMOID, SOFTMAX, TANH
 
 # Below this many multiply-adds a product is done with loops (BLAS call overhead dominates).
 _SMALL = 8192

@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 
 from ._lazy import kernels as K
-from ._validate import as_float_array, as_generator, check_X, check_name, check_int
+from ._validate import as_float_array, as_generator, check_int, check_name, check_X
 from .activations import CODES, OUTPUTS
 
 INITS: tuple[str, ...] = ("xavier", "he")

@@ -4,7 +4,8 @@ N is the number of rows (samples) and K the number of output columns.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

@@ -8,8 +8,15 @@ import numpy as np
 
 from . import _codes as C
 from ._lazy import kernels as K
-from ._validate import (as_generator, check_name, check_nonnegative, check_pairing, check_sizes,
-                        check_X, check_y)
+from ._validate import (
+    as_generator,
+    check_name,
+    check_nonnegative,
+    check_pairing,
+    check_sizes,
+    check_X,
+    check_y,
+)
 from .activations import ACTIVATIONS, CODES, OUTPUTS
 from .layers import INITS, Dense, default_init
 from .losses import canonical
@@ -173,7 +180,7 @@ class MLP:
         """Number of weights and biases: sum_l (n_{l-1} n_l + n_l) (chapter 3, {ref}`sec-parameter-count`)."""
         return int(self.params.size)
 
-    def copy(self) -> "MLP":
+    def copy(self) -> MLP:
         """An independent network with the same sizes, activations and parameter values."""
         new = _copy.copy(self)
         new.params = self.params.copy()

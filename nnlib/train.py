@@ -9,8 +9,15 @@ import numpy as np
 
 from . import _codes as C
 from ._lazy import train_kernels as T
-from ._validate import (as_generator, check_int, check_name, check_nonnegative, check_positive,
-                        check_X, check_y)
+from ._validate import (
+    as_generator,
+    check_int,
+    check_name,
+    check_nonnegative,
+    check_positive,
+    check_X,
+    check_y,
+)
 
 OPTIMIZERS = ("sgd", "adam")
 _PERM_BUDGET = 2_000_000  # int64 entries of shuffle order precomputed per compiled call (16 MB)

@@ -22,7 +22,8 @@ import io
 import itertools
 import json
 import re
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import matplotlib
 
@@ -79,7 +80,8 @@ class Exploration:
         for combo in itertools.product(*self.values.values()):
             fig = draw(**dict(zip(self.names, combo)))
             if not isinstance(fig, Figure):
-                raise TypeError(f"explore(): draw() must return a matplotlib Figure, got {type(fig).__name__}")
+                raise TypeError("explore(): draw() must return a matplotlib Figure, "
+                                f"got {type(fig).__name__}")
             self.frames.append(_png(fig))
         # Start at the middle value of each parameter.
         self.start = [len(v) // 2 for v in self.values.values()]
@@ -120,8 +122,10 @@ class Exploration:
             "img.src='data:image/png;base64,'+d.frames[i];}"
             "for(var k=0;k<inputs.length;k++){inputs[k].addEventListener('input',show);}})();" % uid)
         return (f'<div class="nnviz-explore" id="{uid}">'
-                f'<div class="nnviz-controls" style="display:flex;flex-wrap:wrap;gap:1em">{"".join(controls)}</div>'
-                f'<img style="max-width:100%" alt="{html.escape(self.caption)}" src="data:image/png;base64,{first}">'
+                '<div class="nnviz-controls" style="display:flex;flex-wrap:wrap;gap:1em">'
+                f'{"".join(controls)}</div>'
+                f'<img style="max-width:100%" alt="{html.escape(self.caption)}" '
+                f'src="data:image/png;base64,{first}">'
                 f'<script type="application/json">{data}</script><script>{script}</script></div>')
 
     def widget(self):

@@ -14,12 +14,12 @@ SHEETS = [p.stem for p in SOURCES]
 FAST = sandbox.Limits(timeout=10, call_timeout=3)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def sheet(name: str) -> authoring.Sheet:
     return authoring.load_sheet(ROOT / "exercises" / "source" / f"{name}.ipynb")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def verified(name: str) -> verify.VerifyReport:
     """Grade the reference, the stub and every wrong answer of a sheet (once per session)."""
     return verify.verify_sheet(ROOT / "exercises" / "source" / f"{name}.ipynb", limits=FAST, jobs=2)

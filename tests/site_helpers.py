@@ -92,7 +92,7 @@ class SiteServer:
         self.url = f"http://{LOCAL_HOST}:{self.httpd.server_address[1]}/"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
-    def __enter__(self) -> "SiteServer":
+    def __enter__(self) -> SiteServer:
         self.thread.start()
         return self
 
@@ -129,7 +129,7 @@ class _IdCollector(html.parser.HTMLParser):
                 self.ids.add(value or "")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def ids_in(file: Path) -> frozenset[str]:
     parser = _IdCollector()
     parser.feed(file.read_text(encoding="utf-8", errors="replace"))

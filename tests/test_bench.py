@@ -16,8 +16,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.run import TARGETS, WORKLOADS  # noqa: E402
 
-RUN_FIELDS = {"time", "epoch_s", "cpu_epoch_s", "cpu_speedup", "samples_per_s", "speedup", "loss_first", "loss_last",
-              "train_loss", "train_acc", "max_param_diff"}
+RUN_FIELDS = {"time", "epoch_s", "cpu_epoch_s", "cpu_speedup", "samples_per_s", "speedup", "loss_first",
+              "loss_last", "train_loss", "train_acc", "max_param_diff"}
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from grader_helpers import ROOT, sheet
+
 from nngrade import grade, sandbox
 
 SUBMISSIONS = ROOT / "tests" / "submissions" / "01_neuron"

@@ -6,8 +6,8 @@ import textwrap
 import nbformat
 import numpy as np
 import pytest
-
 from grader_helpers import ROOT, sheet
+
 from nngrade import authoring, diagnose, grade
 from nngrade.student import checker
 

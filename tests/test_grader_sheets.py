@@ -11,8 +11,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from grader_helpers import ROOT, SHEETS, html_text, normalize, sheet, verified
+
 from nngrade import authoring
 
 pytestmark = pytest.mark.skipif(not SHEETS, reason="no source notebooks")

@@ -123,7 +123,8 @@ def test_datasets_shapes_and_seeds():
 def test_accuracy_accepts_labels_one_hot_and_probabilities():
     acc = nnlib.accuracy
     assert acc([0, 1, 2, 2], [0, 1, 1, 2]) == 0.75
-    assert acc(np.eye(3)[[0, 1, 2]], np.array([[0.9, 0.1, 0], [0.2, 0.7, 0.1], [0.5, 0.1, 0.4]])) == pytest.approx(2 / 3)
+    probs = np.array([[0.9, 0.1, 0], [0.2, 0.7, 0.1], [0.5, 0.1, 0.4]])
+    assert acc(np.eye(3)[[0, 1, 2]], probs) == pytest.approx(2 / 3)
     assert acc(np.array([[0.0], [1.0]]), np.array([[0.2], [0.4]])) == 0.5
     assert acc([0, 1, 1], [0.1, 0.9, 0.6]) == 1.0
     with pytest.raises(ValueError, match="y_true gives 2 labels but y_pred gives 3"):

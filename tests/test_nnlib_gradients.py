@@ -97,7 +97,8 @@ def test_dense_layer_backward_matches_central_difference():
     f = lambda _: float(np.sum(G * layer.forward(X)))
     assert relative_error(layer.dW, numerical_gradient(f, layer.W)) < TOL
     assert relative_error(layer.db, numerical_gradient(f, layer.b)) < TOL
-    assert relative_error(dX, numerical_gradient(lambda v: float(np.sum(G * layer.forward(v))), X.copy())) < TOL
+    num_dX = numerical_gradient(lambda v: float(np.sum(G * layer.forward(v))), X.copy())
+    assert relative_error(dX, num_dX) < TOL
 
 
 # --------------------------------------------------------------------------- property tests

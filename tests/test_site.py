@@ -18,11 +18,25 @@ from collections import Counter
 from urllib.parse import urlsplit
 
 import pytest
-
-from site_helpers import (AXE_JS, CHROMIUM, CHROMIUM_ARGS, LOAD_ALL_IMAGES, PAGE_FACTS, ROOT,
-                          SHOTS, SITE, SLIDER_STATE, WAIT_FOR_MATHJAX, SiteServer,
-                          check_internal_link, host_of, is_local, missing_prerequisites,
-                          site_required, toc_entries)
+from site_helpers import (
+    AXE_JS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    LOAD_ALL_IMAGES,
+    PAGE_FACTS,
+    ROOT,
+    SHOTS,
+    SITE,
+    SLIDER_STATE,
+    WAIT_FOR_MATHJAX,
+    SiteServer,
+    check_internal_link,
+    host_of,
+    is_local,
+    missing_prerequisites,
+    site_required,
+    toc_entries,
+)
 
 PAGES = toc_entries()
 DOCS = [p["doc"] for p in PAGES]

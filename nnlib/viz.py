@@ -32,7 +32,22 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.animation import FuncAnimation  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-__all__ = ["explore", "animate", "draw_network", "Exploration"]
+__all__ = ["explore", "animate", "draw_network", "Exploration", "POSITIVE", "NEGATIVE", "SIGN_CMAP",
+           "CLASS_COLOURS", "CLASS_CMAP"]
+
+# One colour language for the whole course (every figure that colours by sign or by class uses
+# these, and puts a colour bar or a legend beside it):
+#   sign: blue for positive, red for negative (weights in network diagrams, weight templates,
+#         saliency maps, gradients); images use SIGN_CMAP with limits symmetric about zero, so
+#         white is exactly 0;
+#   class: class 1 blue, class 0 orange (scatter plots, decision regions), as in the TensorFlow
+#         Playground; CLASS_CMAP shades a predicted probability from class 0 (orange) to 1 (blue).
+POSITIVE = "tab:blue"
+NEGATIVE = "tab:red"
+SIGN_CMAP = "RdBu"
+CLASS_COLOURS = ("tab:orange", "tab:blue")
+CLASS_CMAP = matplotlib.colors.LinearSegmentedColormap.from_list(
+    "nnlib_class", ["#ff7f0e", "#f7f7f7", "#1f77b4"])
 
 MAX_FRAMES = 150
 
@@ -216,7 +231,7 @@ def draw_network(net: Any, ax: Any = None, *, max_neurons: int = 10, show_weight
             for j, yb in enumerate(y1):
                 if weights is not None:
                     w = weights[k][i, j]
-                    color = "tab:blue" if w >= 0 else "tab:red"
+                    color = POSITIVE if w >= 0 else NEGATIVE
                     lw = 0.3 + 2.5 * abs(w) / (wmax or 1.0)
                 else:
                     color, lw = "0.6", 0.8

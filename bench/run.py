@@ -61,7 +61,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKLOADS = ("xor", "digits", "mnist", "startup")
-CONTENDERS = ("nnlib", "numpy", "torch", "sklearn")
 
 # (name, path into the JSON, target, op); the speed-ups are contender time / nnlib time.
 TARGETS = [

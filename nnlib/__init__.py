@@ -6,8 +6,10 @@
     history = net.fit(X, y, loss="mse", lr=0.5, epochs=2000)
     nnlib.gradcheck(net, X, y, loss="mse")
 
-Modules: activations, losses, layers, mlp, optim, train, gradcheck, metrics, datasets, kernels
-(compiled), viz (course figures; imported on first use of ``nnlib.viz``).
+Modules, one concept each: activations, losses, layers (and initialisation), mlp, optim, train,
+numgrad (numerical gradients and ``gradcheck``), metrics, datasets; kernels and train_kernels
+(compiled); course (helpers the chapters share); viz (course figures; imported on first use of
+``nnlib.viz``).
 """
 from __future__ import annotations
 
@@ -15,16 +17,12 @@ from typing import Any
 
 from . import activations, datasets, layers, losses, metrics, optim
 from .activations import softmax
-from .gradcheck import gradcheck, numerical_gradient, relative_error
 from .layers import Dense
 from .metrics import accuracy
 from .mlp import MLP
+from .numgrad import gradcheck, numerical_gradient, relative_error
 from .optim import SGD, Adam
 from .train import History, TrainingDiverged, fit
-
-# nnlib.gradcheck is the function; its helpers are reachable from it too, as in the module.
-gradcheck.numerical_gradient = numerical_gradient  # type: ignore[attr-defined]
-gradcheck.relative_error = relative_error  # type: ignore[attr-defined]
 
 __version__ = "0.1.0"
 

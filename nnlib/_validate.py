@@ -12,13 +12,6 @@ from typing import Any
 
 import numpy as np
 
-# Which losses each output activation may be paired with, and why (see chapter 6, sec-delta).
-PAIRINGS = {
-    "mse": ("identity", "sigmoid", "tanh", "relu"),
-    "bce": ("sigmoid",),
-    "cross_entropy": ("softmax",),
-}
-
 
 def as_float_array(a: Any, name: str) -> np.ndarray:
     """Return ``a`` as a float64 C-contiguous array; reject strings, objects, empty, NaN and inf."""
@@ -109,18 +102,6 @@ def check_name(value: Any, known: Sequence[str], name: str) -> str:
     if not isinstance(value, str) or value not in known:
         raise ValueError(f"unknown {name} {value!r}; expected one of {', '.join(map(repr, known))}")
     return value
-
-
-def check_pairing(loss: str, output: str) -> None:
-    """The loss must suit the output activation (bce needs sigmoid, cross_entropy needs softmax)."""
-    allowed = PAIRINGS[loss]
-    if output not in allowed:
-        suggest = [k for k, v in PAIRINGS.items() if output in v]
-        raise ValueError(
-            f"loss={loss!r} does not fit output={output!r}: {loss!r} needs output="
-            f"{' or '.join(map(repr, allowed))}; with output={output!r} use loss="
-            f"{' or '.join(map(repr, suggest))} (valid pairings: mse with identity/sigmoid/tanh/"
-            f"relu, bce with sigmoid, cross_entropy with softmax)")
 
 
 def check_positive(value: Any, name: str) -> float:

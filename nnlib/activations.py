@@ -3,6 +3,10 @@
 Each activation object has ``.f(z)`` and ``.df(z)`` (the derivative f'(z), elementwise) and a
 ``name``; they work on scalars and arrays of any shape and use the same compiled kernels as the
 network, so they give exactly the network's numbers.
+
+This module owns the activation concept: the names, the integer codes by which the compiled
+kernels (:mod:`nnlib.kernels`) receive them, which ones a hidden or an output layer may use, and
+the checks of those names.
 """
 from __future__ import annotations
 
@@ -10,9 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from . import _codes as C
 from ._lazy import kernels as K
 from ._validate import as_float_array, check_name
+
+# Integer codes by which the compiled kernels receive an activation (compile-time constants there).
+IDENTITY, SIGMOID, TANH, RELU, SOFTMAX = 0, 1, 2, 3, 4
 
 
 def _as_2d(z: Any, name: str) -> tuple[np.ndarray, tuple, bool]:
@@ -33,14 +39,15 @@ class Activation:
         self.__doc__ = doc
 
     def f(self, z: Any) -> Any:
-        """f(z), elementwise."""
+        """f(z), elementwise (the formula is in the instance's docstring; {ref}`sec-activations`)."""
         Z, shape, scalar = _as_2d(z, "z")
         A = np.empty_like(Z)
         K.activate(Z, A, self.code)
         return float(A[0, 0]) if scalar else A.reshape(shape)
 
     def df(self, z: Any) -> Any:
-        """f'(z), elementwise (at z = 0 relu' is taken as 0)."""
+        """f'(z), elementwise (at z = 0 relu' is taken as 0); used in backpropagation's
+        delta_l = (delta_{l+1} W_{l+1}^T) * f'(Z_l) ({ref}`sec-delta`)."""
         Z, shape, scalar = _as_2d(z, "z")
         A = np.empty_like(Z)
         K.activate(Z, A, self.code)
@@ -54,22 +61,39 @@ class Activation:
         return f"nnlib.activations.{self.name}"
 
 
-identity = Activation("identity", C.IDENTITY,
+identity = Activation("identity", IDENTITY,
                       "identity: f(z) = z, f'(z) = 1. Chapter 2, *The neuron* ({ref}`sec-activations`).")
-sigmoid = Activation("sigmoid", C.SIGMOID,
+sigmoid = Activation("sigmoid", SIGMOID,
                      "sigmoid: f(z) = 1 / (1 + e^{-z}), f'(z) = f(z)(1 - f(z)); computed stably "
                      "(chapter 5, {ref}`sec-stable-sigmoid-softmax`). Chapter 2 ({ref}`sec-activations`).")
-tanh = Activation("tanh", C.TANH,
+tanh = Activation("tanh", TANH,
                   "tanh: f(z) = (e^z - e^{-z}) / (e^z + e^{-z}), f'(z) = 1 - f(z)^2. "
                   "Chapter 2, *The neuron* ({ref}`sec-activations`).")
-relu = Activation("relu", C.RELU,
+relu = Activation("relu", RELU,
                   "ReLU: f(z) = max(0, z), f'(z) = 1 if z > 0 else 0. "
                   "Chapter 2, *The neuron* ({ref}`sec-activations`).")
 
 ACTIVATIONS: dict[str, Activation] = {a.name: a for a in (identity, sigmoid, tanh, relu)}
 #: Names allowed for a network's output layer (hidden layers: the keys of ACTIVATIONS).
 OUTPUTS: tuple[str, ...] = ("identity", "sigmoid", "tanh", "relu", "softmax")
-CODES: dict[str, int] = {**{k: a.code for k, a in ACTIVATIONS.items()}, "softmax": C.SOFTMAX}
+CODES: dict[str, int] = {**{k: a.code for k, a in ACTIVATIONS.items()}, "softmax": SOFTMAX}
+
+
+def check_hidden(name: Any) -> str:
+    """``name`` if it is a hidden-layer activation (a key of ACTIVATIONS); else a ValueError listing them.
+
+    Softmax is for output layers only: it couples the units of a layer (chapter 5,
+    {ref}`sec-stable-sigmoid-softmax`).
+    """
+    return check_name(name, tuple(ACTIVATIONS), "hidden activation")
+
+
+def check_output(name: Any, what: str = "output activation") -> str:
+    """``name`` if it is an output-layer activation (one of OUTPUTS); else a ValueError listing them.
+
+    Chapter 2 ({ref}`sec-activations`) and chapter 5 ({ref}`sec-stable-sigmoid-softmax`).
+    """
+    return check_name(name, OUTPUTS, what)
 
 
 def get(name: str) -> Activation:
@@ -91,5 +115,5 @@ def softmax(z: Any) -> np.ndarray:
         arr = arr.reshape(1)
     Z = np.ascontiguousarray(arr.reshape(-1, arr.shape[-1]))
     A = np.empty_like(Z)
-    K.activate(Z, A, C.SOFTMAX)
+    K.activate(Z, A, SOFTMAX)
     return A.reshape(arr.shape)

@@ -21,7 +21,8 @@ def best_time(fn: Callable[[], object], repeat: int = 3) -> float:
     """The shortest of ``repeat`` wall-clock timings of ``fn()``, in seconds.
 
     The minimum, not the mean: other work on the machine only ever adds time, so the fastest run
-    is the best estimate of the cost itself (the convention of Python's ``timeit``).
+    is the best estimate of the cost itself (the convention of Python's ``timeit``). Used to
+    measure costs such as chapter 5's ({ref}`sec-forward-cost`).
     """
     if repeat < 1:
         raise ValueError(f"best_time(): repeat must be at least 1, got {repeat}")
@@ -41,7 +42,7 @@ def train_digits(X: np.ndarray, Y: np.ndarray, *, hidden: int = 32, sizes: Seque
     ``sizes`` is given, trained with cross-entropy and Adam (learning rate 0.01, mini-batches of
     32; chapter 7 derives Adam) for ``epochs`` epochs from the random start ``seed``.
     ``fit_options`` override or extend those settings (e.g. ``weight_decay=1e-3``), as in
-    :meth:`nnlib.MLP.fit`.
+    :meth:`nnlib.MLP.fit`. Chapter 8 ({ref}`sec-mlp-nnlib`).
     """
     if sizes is None:
         sizes = [X.shape[1], hidden, Y.shape[1]]

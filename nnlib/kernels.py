@@ -8,11 +8,14 @@ copies them into their callers, so a tiny network (XOR's 2-4-1) pays no function
 
 Layout (shared by every kernel)
     ``sizes``  int64 (L+1,): layer widths n_0, ..., n_L.
-    ``acts``   int64 (L,): activation code of layers 1..L (see ``IDENTITY`` ... ``SOFTMAX``).
+    ``acts``   int64 (L,): activation code of layers 1..L (:data:`nnlib.activations.CODES`).
     ``params`` float64 (P,): W_1, b_1, W_2, b_2, ... one after another; W_l is
                ``params[o:o + n_{l-1} n_l].reshape(n_{l-1}, n_l)``, b_l follows it.
     ``zbuf``, ``abuf``, ``dbuf`` float64 (R * (n_1 + ... + n_L),): Z_l, A_l and delta_l for a
                batch of up to R rows; layer l starts at ``R * (n_1 + ... + n_{l-1})``.
+
+Activation and loss codes come from :mod:`nnlib.activations` and :mod:`nnlib.losses`, which own
+them; ``view2d`` (a matrix view of a block of a flat buffer) is low-level plumbing in ``_view``.
 
 The mathematics is derived in chapter 5, *Forward propagation* ({ref}`sec-forward-batch`), and
 chapter 6, *Backpropagation* ({ref}`sec-backprop-vectorised`).
@@ -22,50 +25,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import config, njit, types
-from numba.core.imputils import impl_ret_borrowed
-from numba.extending import intrinsic
-from numba.np.arrayobj import make_array, populate_array
+from numba import njit
 
-from ._codes import BCE, IDENTITY, MSE, SIGMOID, SOFTMAX, TANH
+from ._view import view2d
+from .activations import IDENTITY, SIGMOID, SOFTMAX, TANH
+from .losses import BCE, MSE
 
 # Below this many multiply-adds a product is done with loops (BLAS call overhead dominates).
 _SMALL = 8192
-
-
-@intrinsic
-def _view2d(typingctx, buf, offset, rows, cols):
-    """Compiled-code-only ``buf[offset:offset + rows*cols].reshape(rows, cols)`` for a C-contiguous
-    1-D ``buf``: fills in the array header (data pointer, shape, strides) directly and shares
-    ``buf``'s memory owner. Numba's general ``reshape`` calls a C helper on every use, which costs
-    more than the whole forward pass of a tiny network such as 2-4-1."""
-    if not (isinstance(buf, types.Array) and buf.ndim == 1 and buf.layout == "C"):
-        return None  # typing error: only for 1-D C-contiguous buffers
-    ret = types.Array(buf.dtype, 2, "C")
-
-    def codegen(context, builder, sig, args):
-        src = make_array(sig.args[0])(context, builder, args[0])
-        dst = make_array(ret)(context, builder)
-        o, r, c = (context.cast(builder, v, t, types.intp) for v, t in zip(args[1:], sig.args[1:]))
-        item = context.get_constant(types.intp,
-                                    context.get_abi_sizeof(context.get_data_type(buf.dtype)))
-        populate_array(dst, data=builder.gep(src.data, [o]), shape=[r, c],
-                       strides=[builder.mul(c, item), item], itemsize=item,
-                       meminfo=src.meminfo, parent=None)
-        return impl_ret_borrowed(context, builder, ret, dst._getvalue())
-
-    return ret(buf, offset, rows, cols), codegen
-
-
-if config.DISABLE_JIT:  # plain Python (NUMBA_DISABLE_JIT=1): intrinsics exist only when compiled
-    def view2d(buf, offset, rows, cols):
-        """Return ``buf[offset:offset + rows*cols]`` as a (rows, cols) C-contiguous view."""
-        return buf[offset:offset + rows * cols].reshape(rows, cols)
-else:
-    @njit(cache=True)
-    def view2d(buf, offset, rows, cols):
-        """Return ``buf[offset:offset + rows*cols]`` as a (rows, cols) C-contiguous view."""
-        return _view2d(buf, offset, rows, cols)
 
 
 @njit(cache=True, inline="always")
@@ -156,7 +123,8 @@ def activation_backward(G, Z, A, code):
 
 @njit(cache=True, inline="always")
 def matmul(A, B, C):
-    """C = A @ B for A (n, k), B (k, m) (loops when small, BLAS otherwise)."""
+    """C = A @ B for A (n, k), B (k, m): C_ij = sum_p A_ip B_pj (loops when small, BLAS otherwise;
+    chapter 3, {ref}`sec-layer-matrix`)."""
     n, k = A.shape
     m = B.shape[1]
     if n * k * m > _SMALL:
@@ -173,7 +141,8 @@ def matmul(A, B, C):
 
 @njit(cache=True, inline="always")
 def matmul_tn(A, B, C):
-    """C = A.T @ B for A (n, k), B (n, m) -> C (k, m)."""
+    """C = A.T @ B for A (n, k), B (n, m) -> C (k, m): C_pj = sum_i A_ip B_ij, as in
+    dW = A_{l-1}^T delta_l (chapter 6, {ref}`sec-backprop-vectorised`)."""
     n, k = A.shape
     m = B.shape[1]
     if n * k * m > _SMALL:
@@ -191,7 +160,8 @@ def matmul_tn(A, B, C):
 
 @njit(cache=True, inline="always")
 def matmul_nt(A, B, C):
-    """C = A @ B.T for A (n, m), B (k, m) -> C (n, k)."""
+    """C = A @ B.T for A (n, m), B (k, m) -> C (n, k): C_ip = sum_j A_ij B_pj, as in
+    delta_{l+1} W_{l+1}^T (chapter 6, {ref}`sec-backprop-vectorised`)."""
     n, m = A.shape
     k = B.shape[0]
     if n * k * m > _SMALL:
@@ -259,7 +229,8 @@ def forward(params, sizes, acts, X, R, zbuf, abuf):
 
 @njit(cache=True, inline="always")
 def output_offset(sizes, R):
-    """Offset of the last layer's block in zbuf/abuf/dbuf."""
+    """Offset R (n_1 + ... + n_{L-1}) of the last layer's block in zbuf/abuf/dbuf (layout in the
+    module docstring; chapter 5, {ref}`sec-forward-batch`)."""
     zo = 0
     for l in range(1, sizes.shape[0] - 1):
         zo += R * sizes[l]
@@ -310,7 +281,8 @@ def loss_and_delta(code, Z, A, Y, D):
 
 @njit(cache=True)
 def loss_only(code, Z, A, Y):
-    """The mean loss of outputs (Z, A) against Y, same formulas as :func:`loss_and_delta`."""
+    """The mean loss of outputs (Z, A) against Y, same formulas as :func:`loss_and_delta`
+    (chapter 6, {ref}`sec-delta`)."""
     D = np.empty_like(A)
     return loss_and_delta(code, Z, A, Y, D)
 

@@ -1,4 +1,15 @@
-"""A dense (fully connected) layer: Z = X W + b, A = f(Z), with its backward pass."""
+"""Dense (fully connected) layers: Z = X W + b, A = f(Z), and how their weights start.
+
+Two classes share the mathematics (the compiled :func:`nnlib.kernels.dense_forward`):
+
+* :class:`Dense`, the standalone layer the chapters build by hand: it owns and initialises its
+  W and b, caches its inputs in ``forward`` and has a ``backward`` pass.
+* :class:`Layer`, one layer of an :class:`~nnlib.MLP` as seen through the network's flat parameter
+  buffer: W and b are views into ``net.params``; it never initialises or caches anything.
+
+This module also owns the initialisation concept: the rule names, the default per activation and
+the draw itself (:func:`init_weights`).
+"""
 from __future__ import annotations
 
 from typing import Any
@@ -7,22 +18,30 @@ import numpy as np
 
 from ._lazy import kernels as K
 from ._validate import as_float_array, as_generator, check_int, check_name, check_X
-from .activations import CODES, OUTPUTS
+from .activations import CODES, check_output
 
 INITS: tuple[str, ...] = ("xavier", "he")
 
 
 def default_init(activation: str) -> str:
-    """"he" for relu, "xavier" otherwise (chapter 7, {ref}`sec-learning-rate`)."""
+    """"he" for relu, "xavier" otherwise: keep Var(z) of every layer near that of its inputs for
+    that activation (chapter 6, {ref}`sec-initialisation`)."""
     return "he" if activation == "relu" else "xavier"
+
+
+def check_init(init: Any, activation: str) -> str:
+    """The initialisation rule: ``init`` if it is one of INITS, the default for ``activation`` if None
+    (:func:`default_init`; chapter 6, {ref}`sec-initialisation`)."""
+    return default_init(activation) if init is None else check_name(init, INITS, "init")
 
 
 def init_weights(W: np.ndarray, method: str, rng: np.random.Generator) -> None:
     """Fill W (n_in, n_out) in place.
 
-    xavier (Glorot uniform): W ~ U(-a, a), a = sqrt(6 / (n_in + n_out));
+    xavier (Glorot uniform): W ~ U(-a, a), a = sqrt(6 / (n_in + n_out)), so that
+    Var(W) = 2 / (n_in + n_out);
     he (normal): W ~ N(0, 2 / n_in).
-    Discussed in chapter 6, *Backpropagation* ({ref}`sec-vanishing-gradients`).
+    Derived in chapter 6, *Backpropagation* ({ref}`sec-initialisation`).
     """
     n_in, n_out = W.shape
     if method == "xavier":
@@ -32,10 +51,47 @@ def init_weights(W: np.ndarray, method: str, rng: np.random.Generator) -> None:
         W[...] = rng.normal(0.0, np.sqrt(2.0 / n_in), size=(n_in, n_out))
 
 
+def _apply(X: np.ndarray, W: np.ndarray, b: np.ndarray, code: int) -> tuple[np.ndarray, np.ndarray]:
+    Z = np.empty((X.shape[0], W.shape[1]))
+    A = np.empty_like(Z)
+    K.dense_forward(X, W, b, code, Z, A)
+    return Z, A
+
+
+class Layer:
+    """Layer l of an MLP: Z_l = A_{l-1} W_l + b_l (N, n_out), A_l = f_l(Z_l), where W_l (n_in, n_out)
+    and b_l (n_out,) are live views into the network's flat ``params`` (writing to them changes
+    the network). ``forward(A_prev)`` returns (Z_l, A_l) and stores nothing.
+
+    Derived in chapter 3, *Layers* ({ref}`sec-layer-matrix`) and chapter 5, *Forward propagation*
+    ({ref}`sec-forward-batch`).
+    """
+
+    def __init__(self, buffer: np.ndarray, n_in: int, n_out: int, activation: str) -> None:
+        self.n_in, self.n_out, self.activation = n_in, n_out, activation
+        self.code = CODES[activation]
+        self.W = buffer[:n_in * n_out].reshape(n_in, n_out)
+        self.b = buffer[n_in * n_out:n_in * n_out + n_out]
+
+    def forward(self, A_prev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(Z, A) = (A_prev W + b, f(A_prev W + b)) for a batch A_prev (N, n_in), float64 C-contiguous
+        (chapter 3, {ref}`sec-layer-matrix`)."""
+        return _apply(A_prev, self.W, self.b, self.code)
+
+    def parameters(self) -> list[np.ndarray]:
+        """[W, b] (live views into the network's ``params``): n_in n_out + n_out numbers
+        (chapter 3, {ref}`sec-parameter-count`)."""
+        return [self.W, self.b]
+
+    def __repr__(self) -> str:
+        return f"Layer({self.n_in}, {self.n_out}, activation={self.activation!r})"
+
+
 class Dense:
     """One dense layer: Z = X W + b (N, n_out), A = f(Z); W is (n_in, n_out), b is (n_out,).
 
-    The article's z_j = sum_i w_ji x_i + b_j has w_ji == W[i, j]. ``forward`` caches X, Z and A;
+    The article's z_j = sum_i w_ji x_i + b_j has w_ji == W[i, j]. W is drawn by ``init`` (default:
+    "he" for relu, "xavier" otherwise) from ``rng``; b starts at 0. ``forward`` caches X, Z and A;
     ``backward(dA)`` returns dX = delta W^T and sets dW = X^T delta, db = sum_rows delta with
     delta = dA * f'(Z). Each call to ``backward`` overwrites dW and db (no accumulation).
     Derived in chapter 3, *Layers* ({ref}`sec-layer-matrix`) and chapter 6,
@@ -43,36 +99,30 @@ class Dense:
     """
 
     def __init__(self, n_in: int, n_out: int, activation: str = "tanh", init: str | None = None,
-                 rng: Any = None, *, buffer: np.ndarray | None = None) -> None:
+                 rng: Any = None) -> None:
         self.n_in = check_int(n_in, "n_in")
         self.n_out = check_int(n_out, "n_out")
-        self.activation = check_name(activation, OUTPUTS, "activation")
+        self.activation = check_output(activation, "activation")
         self.code = CODES[activation]
-        init = default_init(activation) if init is None else check_name(init, INITS, "init")
-        if buffer is None:
-            buffer = np.zeros(n_in * n_out + n_out)
-        #: W and b are views into this one flat buffer (for an MLP: a slice of ``net.params``).
-        self.buffer = buffer
-        self.W = buffer[:n_in * n_out].reshape(n_in, n_out)
-        self.b = buffer[n_in * n_out:]
-        init_weights(self.W, init, as_generator(rng, "rng"))
-        self.b[...] = 0.0
+        self.W = np.empty((self.n_in, self.n_out))
+        self.b = np.zeros(self.n_out)
+        init_weights(self.W, check_init(init, activation), as_generator(rng, "rng"))
         self.X = self.Z = self.A = None
         self.dW = self.db = None
 
     def forward(self, X: Any) -> np.ndarray:
-        """A = f(X W + b) for a batch X (N, n_in); caches X, Z, A for ``backward``."""
+        """A = f(X W + b) for a batch X (N, n_in); caches X, Z, A for ``backward``
+        (chapter 3, {ref}`sec-layer-matrix`)."""
         X = check_X(X, self.n_in)
-        Z = np.empty((X.shape[0], self.n_out))
-        A = np.empty_like(Z)
-        K.dense_forward(X, self.W, self.b, self.code, Z, A)
+        Z, A = _apply(X, self.W, self.b, self.code)
         self.X, self.Z, self.A = X, Z, A
         return A
 
     __call__ = forward
 
     def backward(self, dA: Any) -> np.ndarray:
-        """Given dL/dA, set dW, db (fresh arrays) and return dL/dX = (dA * f'(Z)) W^T."""
+        """Given dL/dA, set dW = X^T delta, db = sum_rows delta (fresh arrays) with
+        delta = dA * f'(Z), and return dL/dX = delta W^T (chapter 6, {ref}`sec-backprop-vectorised`)."""
         if self.A is None:
             raise RuntimeError("call forward(X) before backward(dA)")
         delta = as_float_array(dA, "dA").copy()
@@ -80,7 +130,6 @@ class Dense:
             raise ValueError(f"dA must have the shape of the layer output {self.A.shape}, got "
                              f"{delta.shape}")
         K.activation_backward(delta, self.Z, self.A, self.code)
-        self.delta = delta
         self.dW = np.empty_like(self.W)
         self.db = np.empty_like(self.b)
         dX = np.empty_like(self.X)
@@ -89,7 +138,7 @@ class Dense:
         return dX
 
     def parameters(self) -> list[np.ndarray]:
-        """[W, b] (live views)."""
+        """[W, b] (live views): n_in n_out + n_out numbers (chapter 3, {ref}`sec-parameter-count`)."""
         return [self.W, self.b]
 
     def __repr__(self) -> str:

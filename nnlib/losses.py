@@ -1,6 +1,11 @@
 """Loss functions (mean reduction, as in PyTorch) with their gradients.
 
 N is the number of rows (samples) and K the number of output columns.
+
+This module owns the loss concept: the NumPy losses below, their names and aliases, the integer
+codes by which the compiled kernels receive them, and which output activation each loss may follow
+(:data:`PAIRINGS`). The network computes the same losses in compiled code
+(:func:`nnlib.kernels.loss_and_delta`); ``tests/test_nnlib_losses.py`` ties the two together.
 """
 from __future__ import annotations
 
@@ -11,6 +16,9 @@ import numpy as np
 
 from ._validate import as_float_array, check_name
 from .activations import softmax
+
+# Integer codes by which the compiled kernels receive a loss (compile-time constants there).
+MSE, BCE, CROSS_ENTROPY = 0, 1, 2
 
 
 def _pair(a: Any, y: Any, a_name: str) -> tuple[np.ndarray, np.ndarray, int, int]:
@@ -110,10 +118,44 @@ LOSSES: dict[str, tuple[Callable[..., float], Callable[..., np.ndarray]]] = {
     "cross_entropy": (cross_entropy, cross_entropy_grad),
 }
 ALIASES = {"binary_cross_entropy": "bce", "ce": "cross_entropy"}
+CODES: dict[str, int] = {"mse": MSE, "bce": BCE, "cross_entropy": CROSS_ENTROPY}
+
+#: Which output activations each loss may follow. bce and cross_entropy need the output whose
+#: derivative cancels against theirs (chapter 6, {ref}`sec-delta`): the error signal at the output
+#: is then simply (A - Y) / N (per output column for bce).
+PAIRINGS: dict[str, tuple[str, ...]] = {
+    "mse": ("identity", "sigmoid", "tanh", "relu"),
+    "bce": ("sigmoid",),
+    "cross_entropy": ("softmax",),
+}
 
 
 def canonical(name: Any) -> str:
-    """The loss name after aliases (``binary_cross_entropy`` -> ``bce``); errors list the known ones."""
+    """The loss name after aliases (``binary_cross_entropy`` -> ``bce``); errors list the known ones.
+
+    The losses are derived in chapter 6, *Backpropagation* ({ref}`sec-delta`).
+    """
     if isinstance(name, str):
         name = ALIASES.get(name, name)
     return check_name(name, tuple(LOSSES), "loss")
+
+
+def check_pairing(loss: str, output: str) -> None:
+    """The loss must suit the output activation (bce needs sigmoid, cross_entropy needs softmax):
+    only then does dL/dZ_L reduce to (A - Y) / N (chapter 6, {ref}`sec-delta`)."""
+    allowed = PAIRINGS[loss]
+    if output not in allowed:
+        suggest = [k for k, v in PAIRINGS.items() if output in v]
+        raise ValueError(
+            f"loss={loss!r} does not fit output={output!r}: {loss!r} needs output="
+            f"{' or '.join(map(repr, allowed))}; with output={output!r} use loss="
+            f"{' or '.join(map(repr, suggest))} (valid pairings: mse with identity/sigmoid/tanh/"
+            f"relu, bce with sigmoid, cross_entropy with softmax)")
+
+
+def code_for(loss: Any, output: str) -> int:
+    """The compiled code of ``loss`` (a name or alias), after checking it suits ``output``
+    (:func:`check_pairing`; chapter 6, {ref}`sec-delta`)."""
+    name = canonical(loss)
+    check_pairing(name, output)
+    return CODES[name]

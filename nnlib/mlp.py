@@ -6,20 +6,11 @@ from typing import Any
 
 import numpy as np
 
-from . import _codes as C
+from . import losses, train
 from ._lazy import kernels as K
-from ._validate import (
-    as_generator,
-    check_name,
-    check_nonnegative,
-    check_pairing,
-    check_sizes,
-    check_X,
-    check_y,
-)
-from .activations import ACTIVATIONS, CODES, OUTPUTS
-from .layers import INITS, Dense, default_init
-from .losses import canonical
+from ._validate import as_generator, check_nonnegative, check_sizes, check_X, check_y
+from .activations import CODES, check_hidden, check_output
+from .layers import Layer, check_init, init_weights
 
 Grads = list[tuple[np.ndarray, np.ndarray]]
 
@@ -32,35 +23,36 @@ class MLP:
     are views into the flat float64 array ``params`` (W_1, b_1, W_2, b_2, ...). Initialisation
     ``init`` is "xavier" (default for sigmoid/tanh/identity) or "he" (default for relu), drawn
     from ``seed`` (an int or a numpy Generator; never global random state); biases start at 0.
+    ``layers[l-1]`` is layer l (a :class:`~nnlib.layers.Layer`: its W and b are views into
+    ``params``).
     Derived in chapter 5, *Forward propagation* ({ref}`sec-forward-batch`), chapter 6,
-    *Backpropagation* ({ref}`sec-backprop-vectorised`) and chapter 8 ({ref}`sec-mlp-nnlib`).
+    *Backpropagation* ({ref}`sec-backprop-vectorised`, initialisation in
+    {ref}`sec-initialisation`) and chapter 8 ({ref}`sec-mlp-nnlib`).
     """
 
     def __init__(self, sizes: list[int], hidden: str = "tanh", output: str = "sigmoid",
                  init: str | None = None, seed: Any = None) -> None:
         self.sizes = check_sizes(sizes)
-        self.hidden = check_name(hidden, tuple(ACTIVATIONS), "hidden activation")
-        self.output = check_name(output, OUTPUTS, "output activation")
-        self.init = default_init(hidden) if init is None else check_name(init, INITS, "init")
+        self.hidden = check_hidden(hidden)
+        self.output = check_output(output)
+        self.init = check_init(init, self.hidden)
         self.rng = as_generator(seed)
         n_params = sum(a * b + b for a, b in zip(self.sizes[:-1], self.sizes[1:]))
-        self.params = np.zeros(n_params)
-        self._build(initialise=True)
+        self.params = np.zeros(n_params)          # biases start at 0
+        self._build()
+        for layer in self.layers:                 # one draw per layer, first to last
+            init_weights(layer.W, self.init, self.rng)
 
-    def _build(self, initialise: bool) -> None:
+    def _build(self) -> None:
+        """Lay the layers over ``params`` (views; the values are left as they are)."""
         L = len(self.sizes) - 1
         names = [self.hidden] * (L - 1) + [self.output]
         self._sizes = np.array(self.sizes, dtype=np.int64)
         self._acts = np.array([CODES[a] for a in names], dtype=np.int64)
-        self.layers: list[Dense] = []
+        self.layers: list[Layer] = []
         o = 0
         for (n_in, n_out), act in zip(zip(self.sizes[:-1], self.sizes[1:]), names):
-            buf = self.params[o:o + n_in * n_out + n_out]
-            saved = buf.copy()
-            self.layers.append(Dense(n_in, n_out, act, self.init, self.rng, buffer=buf)
-                               if initialise else Dense(n_in, n_out, act, self.init, 0, buffer=buf))
-            if not initialise:
-                buf[...] = saved
+            self.layers.append(Layer(self.params[o:o + n_in * n_out + n_out], n_in, n_out, act))
             o += n_in * n_out + n_out
 
     @property
@@ -86,7 +78,8 @@ class MLP:
         return buf[o:o + n * self.sizes[-1]].reshape(n, self.sizes[-1])
 
     def forward(self, X: Any) -> np.ndarray:
-        """The network output A_L (N, sizes[-1]) for a batch X (N, sizes[0])."""
+        """The network output A_L (N, sizes[-1]) for a batch X (N, sizes[0]), all layers in one
+        compiled call: A_0 = X, A_l = f_l(A_{l-1} W_l + b_l) (chapter 5, {ref}`sec-forward-batch`)."""
         X = check_X(X, self.sizes[0])
         _, abuf = self._run_forward(X)
         return self._output(abuf, X.shape[0]).copy()
@@ -94,26 +87,27 @@ class MLP:
     __call__ = forward
 
     def forward_trace(self, X: Any) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """(zs, activations): Z_1..Z_L and A_0 = X, A_1..A_L, every intermediate of the forward pass."""
+        """(zs, activations): Z_1..Z_L and A_0 = X, A_1..A_L, every intermediate of the forward pass.
+
+        The loop of chapter 5, layer by layer: Z_l = A_{l-1} W_l + b_l, A_l = f_l(Z_l); the same
+        numbers as :meth:`forward` (same compiled layer kernel).
+        Derived in chapter 5, *Forward propagation* ({ref}`sec-forward-batch`).
+        """
         X = check_X(X, self.sizes[0])
-        n = X.shape[0]
-        zbuf, abuf = self._run_forward(X)
-        zs, acts, o = [], [X], 0
-        for k in self.sizes[1:]:
-            zs.append(zbuf[o:o + n * k].reshape(n, k).copy())
-            acts.append(abuf[o:o + n * k].reshape(n, k).copy())
-            o += n * k
-        return zs, acts
+        zs, activations = [], [X]
+        for layer in self.layers:
+            Z, A = layer.forward(activations[-1])
+            zs.append(Z)
+            activations.append(A)
+        return zs, activations
 
     # ----------------------------------------------------------------- losses and gradients
-    def _check_loss(self, loss: str) -> str:
-        loss = canonical(loss)
-        check_pairing(loss, self.output)
-        return loss
-
     def loss(self, X: Any, y: Any, loss: str = "mse") -> float:
-        """The mean loss (mse, bce or cross_entropy; see :mod:`nnlib.losses`) of the network on (X, y)."""
-        code = _LOSS_CODES[self._check_loss(loss)]
+        """The mean loss (mse, bce or cross_entropy; see :mod:`nnlib.losses`) of the network on (X, y).
+
+        Derived in chapter 6, *Backpropagation* ({ref}`sec-delta`).
+        """
+        code = losses.code_for(loss, self.output)
         X = check_X(X, self.sizes[0])
         Y = check_y(y, X.shape[0], self.sizes[-1])
         zbuf, abuf = self._run_forward(X)
@@ -128,7 +122,7 @@ class MLP:
         Derived in chapter 6, *Backpropagation* ({ref}`sec-backprop-vectorised`); L2 in chapter 9
         ({ref}`sec-l2`).
         """
-        code = _LOSS_CODES[self._check_loss(loss)]
+        code = losses.code_for(loss, self.output)
         lam = check_nonnegative(weight_decay, "weight_decay")
         X = check_X(X, self.sizes[0])
         Y = check_y(y, X.shape[0], self.sizes[-1])
@@ -152,28 +146,21 @@ class MLP:
 
     # ----------------------------------------------------------------- prediction and training
     def predict(self, X: Any) -> np.ndarray:
-        """Labels (N,) int: argmax for several outputs, output > 0.5 for one unit; identity output
-        returns forward(X). Chapter 8 ({ref}`sec-mlp-nnlib`)."""
+        """Labels (N,) int: argmax_k A_ik for several outputs; for one unit, class 1 when
+        p = A_i1 >= 0.5, else 0. An identity output returns forward(X) (a regression).
+        Chapter 8 ({ref}`sec-mlp-nnlib`)."""
         out = self.forward(X)
         if self.output == "identity":
             return out
         if out.shape[1] > 1:
             return out.argmax(axis=1)
-        return (out[:, 0] > 0.5).astype(np.int64)
+        return (out[:, 0] >= 0.5).astype(np.int64)
 
-    def fit(self, X: Any, y: Any, loss: str = "mse", lr: float = 0.1, epochs: int = 100,
-            batch_size: int | None = None, momentum: float = 0.0, weight_decay: float = 0.0,
-            optimizer: str = "sgd", shuffle: bool = True, seed: Any = None,
-            validation_data: tuple[Any, Any] | None = None, patience: int | None = None):
-        """Train in place by mini-batch gradient descent and return a History; see
-        :func:`nnlib.train.fit` for the details. Chapter 7 ({ref}`sec-batch-sizes`)."""
-        from .train import fit
-        return fit(self, X, y, loss=loss, lr=lr, epochs=epochs, batch_size=batch_size,
-                   momentum=momentum, weight_decay=weight_decay, optimizer=optimizer,
-                   shuffle=shuffle, seed=seed, validation_data=validation_data, patience=patience)
+    #: ``net.fit(X, y, ...)`` is :func:`nnlib.fit` (defined once, in :mod:`nnlib.train`).
+    fit = train.fit
 
     def parameters(self) -> list[np.ndarray]:
-        """[W_1, b_1, W_2, b_2, ...] as live views into ``params``."""
+        """[W_1, b_1, W_2, b_2, ...] as live views into ``params`` (chapter 3, {ref}`sec-parameter-count`)."""
         return [p for layer in self.layers for p in (layer.W, layer.b)]
 
     def num_parameters(self) -> int:
@@ -181,15 +168,15 @@ class MLP:
         return int(self.params.size)
 
     def copy(self) -> MLP:
-        """An independent network with the same sizes, activations and parameter values."""
+        """An independent network with the same sizes, activations and parameter values (and a copy
+        of the random generator), e.g. to train two variants from one start (chapter 7,
+        {ref}`sec-learning-rate`)."""
         new = _copy.copy(self)
         new.params = self.params.copy()
         new.rng = _copy.deepcopy(self.rng)
-        new._build(initialise=False)
+        new._build()
         return new
 
     def __repr__(self) -> str:
         return f"MLP({self.sizes}, hidden={self.hidden!r}, output={self.output!r})"
 
-
-_LOSS_CODES = {"mse": C.MSE, "bce": C.BCE, "cross_entropy": C.CROSS_ENTROPY}

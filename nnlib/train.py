@@ -3,24 +3,88 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
-from . import _codes as C
+from . import losses, optim
 from ._lazy import train_kernels as T
-from ._validate import (
-    as_generator,
-    check_int,
-    check_name,
-    check_nonnegative,
-    check_positive,
-    check_X,
-    check_y,
-)
+from ._validate import as_generator, check_int, check_X, check_y
+from .activations import CODES
 
-OPTIMIZERS = ("sgd", "adam")
 _PERM_BUDGET = 2_000_000  # int64 entries of shuffle order precomputed per compiled call (16 MB)
+
+# Status returned by the compiled training loop (train_kernels.train_epochs).
+OK, DIVERGED, STOPPED = 0, 1, 2
+
+
+class Trainable(Protocol):
+    """What ``fit`` needs of a network (an :class:`~nnlib.MLP` has it all): its layer widths,
+    activations and flat parameters (chapter 8, {ref}`sec-mlp-nnlib`)."""
+
+    sizes: list[int]
+    output: str
+    params: np.ndarray
+    rng: np.random.Generator
+    layers: list[Any]             # each with an ``activation`` name
+
+    @property
+    def decay_mask(self) -> np.ndarray: ...
+
+
+# What crosses into the compiled training loop, by name (Numba reads NamedTuple fields as
+# attributes, at no cost).
+class Network(NamedTuple):
+    """The network as the kernels see it (layout in :mod:`nnlib.kernels`; chapter 5,
+    {ref}`sec-forward-batch`)."""
+
+    params: np.ndarray            # float64 (P,), updated in place
+    sizes: np.ndarray             # int64 (L+1,)
+    acts: np.ndarray              # int64 (L,) activation codes
+    decay_mask: np.ndarray        # float64 (P,): 1 on weights, 0 on biases
+
+
+class Data(NamedTuple):
+    """The training set and the validation set (chapter 9, {ref}`sec-early-stopping`)."""
+
+    X: np.ndarray                 # training inputs (N, n_0)
+    Y: np.ndarray                 # training targets (N, n_L)
+    Xv: np.ndarray                # validation inputs (0 rows: none)
+    Yv: np.ndarray
+
+
+class Plan(NamedTuple):
+    """How to train: loss, batch size, row order, early stopping (chapter 7, {ref}`sec-batch-sizes`)."""
+
+    loss: int                     # loss code (nnlib.losses.CODES)
+    batch: int                    # rows per mini-batch
+    in_order: bool                # one full batch of the rows as given (no gathering)
+    patience: int                 # early stopping after that many epochs without improvement; 0: off
+
+
+class Workspace(NamedTuple):
+    """Scratch buffers, allocated once per ``fit`` (chapter 6, {ref}`sec-backprop-vectorised`)."""
+
+    zbuf: np.ndarray              # Z_l, A_l, delta_l of one batch (layout in nnlib.kernels)
+    abuf: np.ndarray
+    dbuf: np.ndarray
+    grads: np.ndarray             # dL/dparams (P,)
+    xbuf: np.ndarray              # the gathered rows of one batch
+    ybuf: np.ndarray
+    zv: np.ndarray                # Z_l, A_l of the validation set
+    av: np.ndarray
+
+
+class Progress(NamedTuple):
+    """What the compiled loop updates: optimiser state, counters, history, best weights
+    (chapter 7, {ref}`sec-momentum`; chapter 9, {ref}`sec-early-stopping`)."""
+
+    state1: np.ndarray            # SGD: velocity; Adam: first moment m
+    state2: np.ndarray            # Adam: second moment v
+    counters: np.ndarray          # int64 [Adam step t, epochs done, best epoch, epochs without improvement]
+    hist: np.ndarray              # (E, 4) per epoch: train loss, train accuracy, val loss, val accuracy
+    best_params: np.ndarray       # parameters at the lowest validation loss so far
+    best_val: np.ndarray          # (1,) that loss
 
 
 class TrainingDiverged(FloatingPointError):
@@ -56,32 +120,31 @@ class History:
                 f"stopped_early={self.stopped_early}, best_epoch={self.best_epoch})")
 
 
-def fit(net, X: Any, y: Any, loss: str = "mse", lr: float = 0.1, epochs: int = 100,
+def fit(net: Trainable, X: Any, y: Any, loss: str = "mse", lr: float = 0.1, epochs: int = 100,
         batch_size: int | None = None, momentum: float = 0.0, weight_decay: float = 0.0,
         optimizer: str = "sgd", shuffle: bool = True, seed: Any = None,
-        validation_data: tuple[Any, Any] | None = None, patience: int | None = None) -> History:
+        validation_data: tuple[Any, Any] | None = None, patience: int | None = None,
+        betas: tuple[float, float] | None = None, eps: float | None = None) -> History:
     """Train ``net`` in place by mini-batch gradient descent and return its History.
 
     Each epoch visits the rows in an order shuffled by ``seed`` (an int or numpy Generator; default:
     the network's own generator), in batches of ``batch_size`` rows (None: the whole set), and
-    after each batch applies SGD with momentum (v = mu v + g; p -= lr v) or Adam, with
+    after each batch applies SGD with momentum (v = mu v + g; p -= lr v) or Adam
+    (``optimizer="adam"``, with ``betas`` and ``eps`` as in :class:`nnlib.optim.Adam`), with
     g = dL/dp + weight_decay * W. ``patience``: stop after that many epochs without a lower
     validation loss and restore the best weights. A NaN/inf loss raises TrainingDiverged (the
-    weights are reset to their values before the call).
-    Derived in chapter 7, *Gradient descent* ({ref}`sec-batch-sizes`, {ref}`sec-momentum`) and
-    chapter 9 ({ref}`sec-l2`, {ref}`sec-early-stopping`).
+    weights are reset to their values before the call). ``net.fit(X, y, ...)`` is the same function.
+    Derived in chapter 7, *Gradient descent* ({ref}`sec-batch-sizes`, {ref}`sec-momentum`,
+    {ref}`sec-adam`) and chapter 9 ({ref}`sec-l2`, {ref}`sec-early-stopping`).
     """
-    from .mlp import _LOSS_CODES
-    code = _LOSS_CODES[net._check_loss(loss)]
+    code = losses.code_for(loss, net.output)
     X = check_X(X, net.sizes[0])
     Y = check_y(y, X.shape[0], net.sizes[-1])
     N = X.shape[0]
-    lr = check_positive(lr, "lr")
+    opt = optim.settings(optimizer, lr, momentum=momentum, weight_decay=weight_decay, betas=betas,
+                         eps=eps)
     epochs = check_int(epochs, "epochs")
     batch = N if batch_size is None else min(check_int(batch_size, "batch_size"), N)
-    mu = check_nonnegative(momentum, "momentum", upper=1.0)
-    lam = check_nonnegative(weight_decay, "weight_decay")
-    opt = check_name(optimizer, OPTIMIZERS, "optimizer")
     if validation_data is None:
         Xv, Yv = np.zeros((0, net.sizes[0])), np.zeros((0, net.sizes[-1]))
     else:
@@ -97,43 +160,42 @@ def fit(net, X: Any, y: Any, loss: str = "mse", lr: float = 0.1, epochs: int = 1
                              "watch the validation loss; got validation_data=None")
     rng = net.rng if seed is None else as_generator(seed)
 
-    width = int(net._sizes[1:].sum())
+    params = net.params
+    network = Network(params, np.array(net.sizes, dtype=np.int64),
+                      np.array([CODES[layer.activation] for layer in net.layers], dtype=np.int64),
+                      net.decay_mask)
+    width = sum(net.sizes[1:])
     nv = Xv.shape[0]
-    bufs = [np.empty(batch * width) for _ in range(3)]
-    grads = np.zeros_like(net.params)
-    xbuf, ybuf = np.empty((batch, net.sizes[0])), np.empty((batch, net.sizes[-1]))
-    zv, av = np.empty(nv * width), np.empty(nv * width)
-    state1, state2 = np.zeros_like(net.params), np.zeros_like(net.params)
-    counters = np.zeros(4, dtype=np.int64)
+    work = Workspace(np.empty(batch * width), np.empty(batch * width), np.empty(batch * width),
+                     np.zeros_like(params), np.empty((batch, net.sizes[0])),
+                     np.empty((batch, net.sizes[-1])), np.empty(nv * width), np.empty(nv * width))
     reshuffle = shuffle and batch < N
-    hyper = np.array([lr, mu, lam, 0.9, 0.999, 1e-8, patience or 0, batch == N and not reshuffle],
-                     dtype=np.float64)
-    best_params, best_val = net.params.copy(), np.full(1, np.inf)
-    start = net.params.copy()
-    opt_code = C.SGD_CODE if opt == "sgd" else C.ADAM_CODE
-    mask = net.decay_mask
+    plan = Plan(code, batch, batch == N and not reshuffle, patience or 0)
+    data = Data(X, Y, Xv, Yv)
+    state1, state2 = np.zeros_like(params), np.zeros_like(params)
+    counters = np.zeros(4, dtype=np.int64)
+    best_params, best_val = params.copy(), np.full(1, np.inf)
+    start = params.copy()
     history = History()
     chunk = max(1, min(epochs, _PERM_BUDGET // N))
-    done, status = 0, C.OK
-    while done < epochs and status != C.STOPPED:
+    done, status = 0, OK
+    while done < epochs and status != STOPPED:
         E = min(chunk, epochs - done)
         perms = np.tile(np.arange(N, dtype=np.int64), (E, 1))
         if reshuffle:
             perms = np.ascontiguousarray(rng.permuted(perms, axis=1))
         hist = np.full((E, 4), np.nan)
+        progress = Progress(state1, state2, counters, hist, best_params, best_val)
         with np.errstate(all="ignore"):  # only matters with NUMBA_DISABLE_JIT=1: a diverging
             # run overflows on the way to the NaN that is reported below
-            status, last = T.train_epochs(net.params, net._sizes, net._acts, code, X, Y, Xv, Yv,
-                                          perms, batch, opt_code, hyper, mask, state1, state2,
-                                          counters, bufs[0], bufs[1], bufs[2], grads, xbuf, ybuf,
-                                          zv, av, hist, best_params, best_val)
-        if status == C.DIVERGED:
-            net.params[...] = start
+            status, last = T.train_epochs(network, data, perms, plan, opt, work, progress)
+        if status == DIVERGED:
+            params[...] = start
             k = done + int(last) + 1
             raise TrainingDiverged(
                 f"training diverged: the loss became NaN or inf at epoch {k} of {epochs} with "
-                f"lr={lr:g}; the weights were reset to their values before fit. Try a smaller "
-                f"learning rate, e.g. lr={lr / 10:g} (and check the inputs are scaled to about "
+                f"lr={opt.lr:g}; the weights were reset to their values before fit. Try a smaller "
+                f"learning rate, e.g. lr={opt.lr / 10:g} (and check the inputs are scaled to about "
                 f"unit size).")
         rows = hist[:int(last) + 1]
         history.loss += rows[:, 0].tolist()
@@ -146,11 +208,11 @@ def fit(net, X: Any, y: Any, loss: str = "mse", lr: float = 0.1, epochs: int = 1
         history.accuracy = [math.nan] * len(history.accuracy)
         history.val_accuracy = [math.nan] * len(history.val_accuracy)
     history.epochs_run = done
-    history.stopped_early = status == C.STOPPED
+    history.stopped_early = status == STOPPED
     if nv:
         history.best_epoch = int(counters[2])
         if patience is not None:
-            net.params[...] = best_params
+            params[...] = best_params
     else:
         history.best_epoch = int(np.argmin(history.loss))
     return history

@@ -11,8 +11,10 @@ import math
 
 from numba import njit
 
-from ._codes import DIVERGED, OK, SGD_CODE, STOPPED
-from .kernels import backward, forward, loss_only, output_offset, view2d
+from ._view import view2d
+from .kernels import backward, forward, loss_only, output_offset
+from .optim import SGD_CODE
+from .train import DIVERGED, OK, STOPPED
 
 
 @njit(cache=True, inline="always")
@@ -34,7 +36,7 @@ def adam_step(params, grads, m, v, decay_mask, t, lr, beta1, beta2, eps, weight_
     """Adam step t (1-based): m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
     p -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps).
 
-    Derived in chapter 7, *Gradient descent* ({ref}`sec-momentum`).
+    Derived in chapter 7, *Gradient descent* ({ref}`sec-adam`).
     """
     c1 = 1.0 - math.pow(beta1, t)
     c2 = 1.0 - math.pow(beta2, t)
@@ -47,7 +49,7 @@ def adam_step(params, grads, m, v, decay_mask, t, lr, beta1, beta2, eps, weight_
 
 @njit(cache=True, inline="always")
 def gather_rows(src, idx, start, stop, dst):
-    """dst[r] = src[idx[start + r]] for the rows of one mini-batch."""
+    """dst[r] = src[idx[start + r]] for the rows of one mini-batch (chapter 7, {ref}`sec-batch-sizes`)."""
     k = src.shape[1]
     for r in range(stop - start):
         i = idx[start + r]
@@ -57,7 +59,7 @@ def gather_rows(src, idx, start, stop, dst):
 
 @njit(cache=True, inline="always")
 def count_correct(A, Y):
-    """Number of rows predicted right: argmax for K > 1 outputs, threshold 0.5 for one unit.
+    """Number of rows predicted right: argmax for K > 1 outputs, class 1 when A >= 0.5 for one unit.
 
     Derived in chapter 8, *A complete MLP* ({ref}`sec-mlp-nnlib`).
     """
@@ -65,7 +67,7 @@ def count_correct(A, Y):
     c = 0
     for i in range(n):
         if k == 1:
-            if (A[i, 0] > 0.5) == (Y[i, 0] > 0.5):
+            if (A[i, 0] >= 0.5) == (Y[i, 0] >= 0.5):
                 c += 1
         else:
             ja = 0
@@ -82,7 +84,8 @@ def count_correct(A, Y):
 
 @njit(cache=True)
 def evaluate(params, sizes, acts, loss_code, X, Y, zbuf, abuf):
-    """Return (mean loss, accuracy) of the network on (X, Y); buffers hold X.shape[0] rows."""
+    """Return (mean loss, accuracy) of the network on (X, Y); buffers hold X.shape[0] rows
+    (chapter 7, {ref}`sec-when-to-stop`)."""
     n = X.shape[0]
     forward(params, sizes, acts, X, n, zbuf, abuf)
     zo = output_offset(sizes, n)
@@ -93,25 +96,29 @@ def evaluate(params, sizes, acts, loss_code, X, Y, zbuf, abuf):
 
 
 @njit(cache=True)
-def train_epochs(params, sizes, acts, loss_code, X, Y, Xv, Yv, perms, batch, opt_code,
-                 hyper, decay_mask, state1, state2, counters, zbuf, abuf, dbuf, grads,
-                 xbuf, ybuf, zv, av, hist, best_params, best_val):
+def train_epochs(net, data, perms, plan, opt, work, progress):
     """Run ``perms.shape[0]`` epochs of mini-batch training in one call.
 
     For each epoch e and each mini-batch B (rows ``perms[e]`` in order): forward, backprop, then an
-    SGD-with-momentum or Adam step. ``hyper`` = [lr, momentum, weight_decay, beta1, beta2, eps,
-    patience, 1 if the rows are used in their order as one batch]. ``counters`` = [adam step t,
-    epochs done, best epoch, epochs without improvement]
-    and ``hist[e]`` = [train loss, train accuracy, val loss, val accuracy]; the train values are
-    the batch-size-weighted means over the epoch's batches (each measured before its update).
-    Early stopping: stop after ``patience`` epochs without a lower validation loss, keeping the
+    SGD-with-momentum or Adam step. The arguments are the named records of :mod:`nnlib.train`:
+    ``net`` (:class:`~nnlib.train.Network`: params, sizes, activation codes, decay mask), ``data``
+    (X, Y, Xv, Yv), ``plan`` (loss code, batch, in_order, patience), ``opt``
+    (:class:`nnlib.optim.Settings`), ``work`` (scratch buffers) and ``progress`` (optimiser state,
+    ``counters`` = [adam step t, epochs done, best epoch, epochs without improvement],
+    ``hist[e]`` = [train loss, train accuracy, val loss, val accuracy], best parameters and best
+    validation loss). The train values are the batch-size-weighted means over the epoch's batches
+    (each measured before its update).
+    Early stopping: stop after ``plan.patience`` epochs without a lower validation loss, keeping the
     best parameters in ``best_params`` and the best validation loss in ``best_val[0]``.
     Returns (status, epoch index) with status OK, DIVERGED (loss not finite) or STOPPED.
     Derived in chapter 7 ({ref}`sec-batch-sizes`) and chapter 9 ({ref}`sec-early-stopping`).
     """
-    lr, mu, lam, b1, b2, eps, patience = hyper[0], hyper[1], hyper[2], hyper[3], hyper[4], \
-        hyper[5], hyper[6]
-    in_order = hyper[7] != 0.0
+    params, sizes, acts = net.params, net.sizes, net.acts
+    X, Y, Xv, Yv = data.X, data.Y, data.Xv, data.Yv
+    batch = plan.batch
+    zbuf, abuf, dbuf, grads = work.zbuf, work.abuf, work.dbuf, work.grads
+    counters, hist, best_params, best_val = (progress.counters, progress.hist,
+                                             progress.best_params, progress.best_val)
     N = X.shape[0]
     has_val = Xv.shape[0] > 0
     L = sizes.shape[0] - 1
@@ -123,32 +130,33 @@ def train_epochs(params, sizes, acts, loss_code, X, Y, Xv, Yv, perms, batch, opt
         for start in range(0, N, batch):
             stop = min(start + batch, N)
             b = stop - start
-            if in_order:                     # full batch, unshuffled: use the data as it is
+            if plan.in_order:                # full batch, unshuffled: use the data as it is
                 xb = X
                 yb = Y
             else:
-                xb = xbuf[:b]
-                yb = ybuf[:b]
+                xb = work.xbuf[:b]
+                yb = work.ybuf[:b]
                 gather_rows(X, idx, start, stop, xb)
                 gather_rows(Y, idx, start, stop, yb)
             forward(params, sizes, acts, xb, batch, zbuf, abuf)
-            loss = backward(params, sizes, acts, loss_code, xb, yb, batch, zbuf, abuf, dbuf, grads)
+            loss = backward(params, sizes, acts, plan.loss, xb, yb, batch, zbuf, abuf, dbuf, grads)
             if not math.isfinite(loss):
                 return DIVERGED, e
             total += loss * b
             correct += count_correct(view2d(abuf, zo, b, sizes[L]), yb)
-            if opt_code == SGD_CODE:
-                sgd_step(params, grads, state1, decay_mask, lr, mu, lam)
+            if opt.code == SGD_CODE:
+                sgd_step(params, grads, progress.state1, net.decay_mask, opt.lr, opt.momentum,
+                         opt.weight_decay)
             else:
                 counters[0] += 1
-                adam_step(params, grads, state1, state2, decay_mask, counters[0], lr, b1, b2,
-                          eps, lam)
+                adam_step(params, grads, progress.state1, progress.state2, net.decay_mask,
+                          counters[0], opt.lr, opt.beta1, opt.beta2, opt.eps, opt.weight_decay)
         ep = counters[1]
         hist[e, 0] = total / N
         hist[e, 1] = correct / N
         counters[1] += 1
         if has_val:
-            vl, va = evaluate(params, sizes, acts, loss_code, Xv, Yv, zv, av)
+            vl, va = evaluate(params, sizes, acts, plan.loss, Xv, Yv, work.zv, work.av)
             if not math.isfinite(vl):
                 return DIVERGED, e
             hist[e, 2] = vl
@@ -163,6 +171,6 @@ def train_epochs(params, sizes, acts, loss_code, X, Y, Xv, Yv, perms, batch, opt
                     best_params[i] = params[i]
             else:
                 counters[3] += 1
-                if patience > 0 and counters[3] >= patience:
+                if plan.patience > 0 and counters[3] >= plan.patience:
                     return STOPPED, e
     return OK, perms.shape[0] - 1

@@ -35,6 +35,8 @@ def test_every_public_docstring_cites_a_chapter():
                                                   "one_hot", "train_test_split"]]
     objs += [nnlib.activations.sigmoid, nnlib.activations.tanh, nnlib.activations.relu,
              nnlib.activations.identity]
+    objs += [nnlib.layers.Layer, nnlib.layers.default_init, nnlib.MLP.forward_trace, nnlib.MLP.loss,
+             nnlib.MLP.predict, nnlib.MLP.fit, nnlib.optim.settings]
     from nnlib import kernels, train_kernels
     objs += [kernels.forward, kernels.backward, kernels.loss_and_delta, train_kernels.train_epochs,
              train_kernels.sgd_step, train_kernels.adam_step]
@@ -46,7 +48,7 @@ def test_every_public_docstring_cites_a_chapter():
 def test_repr_and_parameters():
     net = nnlib.MLP([2, 4, 1], hidden="tanh", output="sigmoid", seed=0)
     assert repr(net) == "MLP([2, 4, 1], hidden='tanh', output='sigmoid')"
-    assert repr(net.layers[0]) == "Dense(2, 4, activation='tanh')"
+    assert repr(net.layers[0]) == "Layer(2, 4, activation='tanh')"
     assert net.num_parameters() == 2 * 4 + 4 + 4 * 1 + 1 == net.params.size
     W1, b1, W2, b2 = net.parameters()
     assert W1.shape == (2, 4) and b2.shape == (1,)
@@ -148,10 +150,17 @@ def test_adam_class_and_flat_buffers():
         sgd.step(np.zeros(3))
 
 
-def test_gradcheck_module_helpers_reachable():
-    assert nnlib.gradcheck.relative_error is nnlib.relative_error
-    from nnlib.gradcheck import numerical_gradient
-    assert numerical_gradient is nnlib.numerical_gradient
+def test_gradcheck_is_the_function_and_numgrad_the_module():
+    import types
+
+    from nnlib import numgrad
+    assert isinstance(nnlib.gradcheck, types.FunctionType) and nnlib.gradcheck is numgrad.gradcheck
+    assert nnlib.numerical_gradient is numgrad.numerical_gradient
+    assert nnlib.relative_error is numgrad.relative_error
+    assert not hasattr(nnlib.gradcheck, "numerical_gradient")     # no attributes patched onto it
+    # no module of that name either (not imported here: a stale editable install elsewhere could
+    # provide one, and importing it would rebind nnlib.gradcheck to the module)
+    assert not (Path(nnlib.__file__).parent / "gradcheck.py").exists()
 
 
 def test_history_repr():
@@ -162,3 +171,63 @@ def test_history_repr():
 
 def test_warmup_runs_every_kernel():
     nnlib.warmup()
+
+
+def test_predict_takes_class_1_at_exactly_one_half():
+    X = np.array([[0.0, 0.0], [1.0, -1.0], [0.5, 0.25]])
+    net = nnlib.MLP([2, 1], output="sigmoid", seed=0)
+    net.params[...] = 0.0                                   # z = 0 for every row: p = 0.5 exactly
+    assert np.all(net.forward(X) == 0.5)
+    np.testing.assert_array_equal(net.predict(X), [1, 1, 1])
+    assert nnlib.accuracy([1, 1, 1], net.forward(X)) == 1.0
+    assert nnlib.accuracy([0, 1], [0.4999999, 0.5]) == 1.0
+    # the accuracy fit records uses the same rule
+    h = net.fit(X, np.ones((3, 1)), loss="bce", lr=1e-300, epochs=1)
+    assert h.accuracy == [1.0]
+
+
+def test_mlp_layers_are_views_not_standalone_dense_layers():
+    net = nnlib.MLP([3, 4, 2], hidden="relu", output="softmax", seed=0)
+    assert all(type(layer) is nnlib.layers.Layer for layer in net.layers)
+    assert not any(isinstance(layer, nnlib.Dense) for layer in net.layers)
+    assert [layer.activation for layer in net.layers] == ["relu", "softmax"]
+    before = net.params.copy()
+    net.layers[1].b[...] = 7.0                              # writes go to the flat buffer
+    assert np.all(net.params[-2:] == 7.0) and np.array_equal(net.params[:-2], before[:-2])
+    dense = nnlib.Dense(3, 4, activation="relu", rng=0)     # the standalone layer owns its arrays
+    assert dense.W.base is None and dense.b.base is None and not hasattr(dense, "delta")
+
+
+@pytest.mark.parametrize("sizes,hidden,output", [([2, 3, 2], "relu", "softmax"),
+                                                 ([5, 7, 6, 1], "tanh", "sigmoid"),
+                                                 ([64, 128, 64, 10], "relu", "identity")])
+def test_forward_trace_is_the_layer_loop_and_equals_the_compiled_forward(sizes, hidden, output):
+    # the last case is large enough that the products go to BLAS (more than 8192 multiply-adds)
+    X = np.random.default_rng(1).normal(size=(40, sizes[0]))
+    net = nnlib.MLP(sizes, hidden=hidden, output=output, seed=2)
+    zs, acts = net.forward_trace(X)
+    np.testing.assert_array_equal(acts[-1], net.forward(X))            # same kernel, same bits
+    for layer, Z, A_prev in zip(net.layers, zs, acts):
+        np.testing.assert_allclose(Z, A_prev @ layer.W + layer.b, rtol=1e-12, atol=1e-12)
+
+
+def test_every_public_docstring_in_the_concept_modules_cites_a_chapter():
+    import importlib
+    import inspect
+    missing = []
+    for name in ["activations", "losses", "layers", "mlp", "optim", "train", "numgrad", "metrics",
+                 "datasets", "course", "kernels", "train_kernels"]:
+        mod = importlib.import_module(f"nnlib.{name}")
+        for attr, obj in vars(mod).items():
+            fn = getattr(obj, "py_func", obj)                   # a compiled kernel: its Python function
+            if attr.startswith("_") or getattr(fn, "__module__", None) != mod.__name__:
+                continue
+            if not (inspect.isfunction(fn) or inspect.isclass(fn)):
+                continue
+            members = [(attr, fn)]
+            if inspect.isclass(fn):
+                members += [(f"{attr}.{m}", v) for m, v in vars(fn).items()
+                            if not m.startswith("_") and inspect.isfunction(v)]
+            missing += [f"nnlib.{name}.{n}" for n, o in members
+                        if "{ref}`sec-" not in (inspect.getdoc(o) or "")]
+    assert not missing, missing

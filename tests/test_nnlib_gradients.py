@@ -7,8 +7,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import nnlib
-from nnlib import activations, losses
-from nnlib.gradcheck import numerical_gradient, relative_error
+from nnlib import activations, losses, numerical_gradient, relative_error
 
 TOL = 1e-6
 

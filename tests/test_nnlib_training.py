@@ -154,3 +154,38 @@ def test_toy_datasets_are_learnable(name, sizes):
     net = nnlib.MLP(sizes, hidden="tanh", output="sigmoid", seed=0)
     net.fit(X, y, loss="bce", lr=0.01, epochs=1000, batch_size=32, optimizer="adam", seed=0)
     assert nnlib.accuracy(y, net.predict(X)) >= 0.95
+
+
+def test_fit_passes_adams_betas_and_eps_through():
+    X, y = nnlib.datasets.moons(24, seed=0)
+    a = nnlib.MLP([2, 5, 1], seed=0)
+    b = a.copy()
+    a.fit(X, y, loss="bce", optimizer="adam", lr=0.05, epochs=6, betas=(0.5, 0.9), eps=1e-3,
+          weight_decay=0.01)
+    opt = nnlib.Adam(b, lr=0.05, betas=(0.5, 0.9), eps=1e-3, weight_decay=0.01)
+    for _ in range(6):                                       # full batch: one step per epoch
+        opt.step(b.loss_and_grads(X, y, loss="bce")[1])
+    np.testing.assert_array_equal(a.params, b.params)
+    c = b.copy()
+    c.params[...] = a.params
+    c.fit(X, y, loss="bce", optimizer="adam", lr=0.05, epochs=2)         # default betas, eps
+    d = b.copy()
+    d.params[...] = a.params
+    d.fit(X, y, loss="bce", optimizer="adam", lr=0.05, epochs=2, betas=(0.9, 0.999), eps=1e-8)
+    np.testing.assert_array_equal(c.params, d.params)                   # defaults = PyTorch's
+
+
+def test_optimizer_settings_the_optimizer_does_not_use_are_errors():
+    X, y = nnlib.datasets.xor()
+    net = nnlib.MLP([2, 3, 1], seed=0)
+    with pytest.raises(ValueError, match="betas and eps are settings of optimizer='adam'"):
+        net.fit(X, y, optimizer="sgd", betas=(0.9, 0.99))
+    with pytest.raises(ValueError, match="momentum=0.9 is a setting of optimizer='sgd'"):
+        net.fit(X, y, optimizer="adam", momentum=0.9)
+    with pytest.raises(ValueError, match=r"betas\[1\] must be a finite number in \[0, 1\)"):
+        net.fit(X, y, optimizer="adam", betas=(0.9, 1.0))
+    with pytest.raises(TypeError, match="betas must be a pair"):
+        net.fit(X, y, optimizer="adam", betas=0.9)
+    with pytest.raises(ValueError, match="eps must be a finite number > 0"):
+        net.fit(X, y, optimizer="adam", eps=0.0)
+    assert nnlib.MLP.fit is nnlib.fit                       # one definition of fit

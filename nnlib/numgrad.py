@@ -1,4 +1,8 @@
-"""Gradient checking by central differences (CS231n style)."""
+"""Numerical gradients by central differences, and the gradient check built on them (CS231n style).
+
+The module is ``nnlib.numgrad``; its three functions are also ``nnlib.numerical_gradient``,
+``nnlib.relative_error`` and ``nnlib.gradcheck``.
+"""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -52,7 +56,9 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: Any, h: float = 1e-5
 
 def gradcheck(net, X: Any, y: Any, loss: str = "mse", h: float = 1e-5,
               weight_decay: float = 0.0) -> float:
-    """Max relative error between backprop's gradient and central differences over every parameter.
+    """Max relative error between backprop's gradient and central differences over every parameter:
+    ``relative_error(g, g_num)`` with g from ``net.loss_and_grads`` and g_num from
+    :func:`numerical_gradient` of the loss (plus (lam/2) sum ||W||^2 with ``weight_decay`` lam).
 
     Derived in chapter 6, *Backpropagation* ({ref}`sec-backprop-vectorised`).
     """

@@ -21,7 +21,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # again; an incremental build would skip unchanged pages, their nnlib outputs and their warnings.
 BOOK_BUILD := $(VENV)/bin/jupyter-book build . --path-output . -W -n --keep-going --all
 # What the website is built from: a change to any of these rebuilds it before `make test`.
-BOOK_SRC := _config.yml _toc.yml pyproject.toml tools/nnsite.py $(shell find chapters exercises nnlib -type f \
+BOOK_SRC := _config.yml _toc.yml index.md pyproject.toml tools/nnsite.py $(shell find chapters exercises nnlib api -type f \
 	-not -path '*/.ipynb_checkpoints/*' -not -path '*/__pycache__/*' -not -path 'exercises/source/*' 2>/dev/null)
 
 # One BLAS thread: nnlib's products are small (two threads lose below ~10 MFLOP per product, and

@@ -1,4 +1,4 @@
-"""nnlib: the small Numba-compiled reference library of the course *Inside Neural Networks*.
+"""nnlib: the small Numba-compiled reference library of the course *Inside Neural Networks*::
 
     import nnlib
     X, y = nnlib.datasets.xor()

@@ -73,9 +73,11 @@ relu = Activation("relu", RELU,
                   "ReLU: f(z) = max(0, z), f'(z) = 1 if z > 0 else 0. "
                   "Chapter 2, *The neuron* ({ref}`sec-activations`).")
 
+#: The activations a hidden layer may use, by name.
 ACTIVATIONS: dict[str, Activation] = {a.name: a for a in (identity, sigmoid, tanh, relu)}
 #: Names allowed for a network's output layer (hidden layers: the keys of ACTIVATIONS).
 OUTPUTS: tuple[str, ...] = ("identity", "sigmoid", "tanh", "relu", "softmax")
+#: The code of every activation name, as the compiled kernels receive it.
 CODES: dict[str, int] = {**{k: a.code for k, a in ACTIVATIONS.items()}, "softmax": SOFTMAX}
 
 

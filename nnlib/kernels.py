@@ -6,13 +6,15 @@ Every function here is a plain ``@njit(cache=True)`` function over C-contiguous 
 Python/NumPy and give the same numbers. The small helpers are marked ``inline="always"``: Numba
 copies them into their callers, so a tiny network (XOR's 2-4-1) pays no function-call overhead.
 
-Layout (shared by every kernel)
-    ``sizes``  int64 (L+1,): layer widths n_0, ..., n_L.
-    ``acts``   int64 (L,): activation code of layers 1..L (:data:`nnlib.activations.CODES`).
-    ``params`` float64 (P,): W_1, b_1, W_2, b_2, ... one after another; W_l is
-               ``params[o:o + n_{l-1} n_l].reshape(n_{l-1}, n_l)``, b_l follows it.
-    ``zbuf``, ``abuf``, ``dbuf`` float64 (R * (n_1 + ... + n_L),): Z_l, A_l and delta_l for a
-               batch of up to R rows; layer l starts at ``R * (n_1 + ... + n_{l-1})``.
+Layout (shared by every kernel)::
+
+    sizes   int64 (L+1,): layer widths n_0, ..., n_L.
+    acts    int64 (L,): activation code of layers 1..L (nnlib.activations.CODES).
+    params  float64 (P,): W_1, b_1, W_2, b_2, ... one after another; W_l is
+            params[o:o + n_{l-1} n_l].reshape(n_{l-1}, n_l), b_l follows it.
+    zbuf, abuf, dbuf
+            float64 (R * (n_1 + ... + n_L),): Z_l, A_l and delta_l for a batch of up to
+            R rows; layer l starts at R * (n_1 + ... + n_{l-1}).
 
 Activation and loss codes come from :mod:`nnlib.activations` and :mod:`nnlib.losses`, which own
 them; ``view2d`` (a matrix view of a block of a flat buffer) is low-level plumbing in ``_view``.

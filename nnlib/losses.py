@@ -112,12 +112,15 @@ def cross_entropy_grad(z: Any, y: Any) -> np.ndarray:
     return (softmax(z) - y) / n
 
 
+#: Each loss name with its (loss, gradient) NumPy functions.
 LOSSES: dict[str, tuple[Callable[..., float], Callable[..., np.ndarray]]] = {
     "mse": (mse, mse_grad),
     "bce": (binary_cross_entropy, binary_cross_entropy_grad),
     "cross_entropy": (cross_entropy, cross_entropy_grad),
 }
+#: Other names accepted for a loss.
 ALIASES = {"binary_cross_entropy": "bce", "ce": "cross_entropy"}
+#: The code of every loss name, as the compiled kernels receive it.
 CODES: dict[str, int] = {"mse": MSE, "bce": BCE, "cross_entropy": CROSS_ENTROPY}
 
 #: Which output activations each loss may follow. bce and cross_entropy need the output whose

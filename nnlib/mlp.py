@@ -32,28 +32,38 @@ class MLP:
 
     def __init__(self, sizes: list[int], hidden: str = "tanh", output: str = "sigmoid",
                  init: str | None = None, seed: Any = None) -> None:
+        #: Layer widths [n_0, n_1, ..., n_L].
         self.sizes = check_sizes(sizes)
+        #: Activation of the hidden layers.
         self.hidden = check_hidden(hidden)
+        #: Activation of the output layer.
         self.output = check_output(output)
+        #: Initialisation rule of the weights, "xavier" or "he" ({ref}`sec-initialisation`).
         self.init = check_init(init, self.hidden)
+        #: The network's random generator (initial weights; ``fit``'s shuffles when it gets no seed).
         self.rng = as_generator(seed)
         n_params = sum(a * b + b for a, b in zip(self.sizes[:-1], self.sizes[1:]))
-        self.params = np.zeros(n_params)          # biases start at 0
-        self._build()
+        #: Every weight and bias in one flat float64 array: W_1, b_1, W_2, b_2, ...
+        #: (sum_l n_{l-1} n_l + n_l numbers; chapter 3, {ref}`sec-parameter-count`). Biases start at 0.
+        self.params = np.zeros(n_params)
+        #: Layer l as ``layers[l-1]``: a :class:`~nnlib.layers.Layer` whose W and b are views into
+        #: ``params`` ({ref}`sec-forward-batch`).
+        self.layers: list[Layer] = self._build()
         for layer in self.layers:                 # one draw per layer, first to last
             init_weights(layer.W, self.init, self.rng)
 
-    def _build(self) -> None:
-        """Lay the layers over ``params`` (views; the values are left as they are)."""
+    def _build(self) -> list[Layer]:
+        """The layers laid over ``params`` (views; the values are left as they are)."""
         L = len(self.sizes) - 1
         names = [self.hidden] * (L - 1) + [self.output]
         self._sizes = np.array(self.sizes, dtype=np.int64)
         self._acts = np.array([CODES[a] for a in names], dtype=np.int64)
-        self.layers: list[Layer] = []
+        layers = []
         o = 0
         for (n_in, n_out), act in zip(zip(self.sizes[:-1], self.sizes[1:]), names):
-            self.layers.append(Layer(self.params[o:o + n_in * n_out + n_out], n_in, n_out, act))
+            layers.append(Layer(self.params[o:o + n_in * n_out + n_out], n_in, n_out, act))
             o += n_in * n_out + n_out
+        return layers
 
     @property
     def decay_mask(self) -> np.ndarray:
@@ -174,7 +184,7 @@ class MLP:
         new = _copy.copy(self)
         new.params = self.params.copy()
         new.rng = _copy.deepcopy(self.rng)
-        new._build()
+        new.layers = new._build()
         return new
 
     def __repr__(self) -> str:

@@ -20,6 +20,7 @@ from ._validate import check_name, check_nonnegative, check_positive
 
 # Integer codes by which the compiled training loop receives an optimiser.
 SGD_CODE, ADAM_CODE = 0, 1
+#: The optimiser names ``fit(optimizer=...)`` accepts, and their codes.
 OPTIMIZERS: dict[str, int] = {"sgd": SGD_CODE, "adam": ADAM_CODE}
 ADAM_BETAS: tuple[float, float] = (0.9, 0.999)   # PyTorch's defaults
 ADAM_EPS = 1e-8
@@ -33,13 +34,13 @@ class Settings(NamedTuple):
     those of :class:`SGD` ({ref}`sec-momentum`) and :class:`Adam` ({ref}`sec-adam`).
     """
 
-    code: int
-    lr: float
-    momentum: float
-    weight_decay: float
-    beta1: float
-    beta2: float
-    eps: float
+    code: int                 #: SGD_CODE or ADAM_CODE
+    lr: float                 #: learning rate, > 0
+    momentum: float           #: SGD's mu in [0, 1) (0 for Adam)
+    weight_decay: float       #: L2 coefficient lam >= 0 (weights only)
+    beta1: float              #: Adam's decay of the gradient's running mean (0 for SGD)
+    beta2: float              #: Adam's decay of the squared gradient's running mean (0 for SGD)
+    eps: float                #: Adam's guard against division by zero (0 for SGD)
 
 
 def settings(optimizer: str, lr: float, momentum: float = 0.0, weight_decay: float = 0.0,

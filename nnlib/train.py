@@ -38,53 +38,53 @@ class Network(NamedTuple):
     """The network as the kernels see it (layout in :mod:`nnlib.kernels`; chapter 5,
     {ref}`sec-forward-batch`)."""
 
-    params: np.ndarray            # float64 (P,), updated in place
-    sizes: np.ndarray             # int64 (L+1,)
-    acts: np.ndarray              # int64 (L,) activation codes
-    decay_mask: np.ndarray        # float64 (P,): 1 on weights, 0 on biases
+    params: np.ndarray            #: float64 (P,), updated in place
+    sizes: np.ndarray             #: int64 (L+1,)
+    acts: np.ndarray              #: int64 (L,) activation codes
+    decay_mask: np.ndarray        #: float64 (P,): 1 on weights, 0 on biases
 
 
 class Data(NamedTuple):
     """The training set and the validation set (chapter 9, {ref}`sec-early-stopping`)."""
 
-    X: np.ndarray                 # training inputs (N, n_0)
-    Y: np.ndarray                 # training targets (N, n_L)
-    Xv: np.ndarray                # validation inputs (0 rows: none)
-    Yv: np.ndarray
+    X: np.ndarray                 #: training inputs (N, n_0)
+    Y: np.ndarray                 #: training targets (N, n_L)
+    Xv: np.ndarray                #: validation inputs (0 rows: none)
+    Yv: np.ndarray                #: validation targets
 
 
 class Plan(NamedTuple):
     """How to train: loss, batch size, row order, early stopping (chapter 7, {ref}`sec-batch-sizes`)."""
 
-    loss: int                     # loss code (nnlib.losses.CODES)
-    batch: int                    # rows per mini-batch
-    in_order: bool                # one full batch of the rows as given (no gathering)
-    patience: int                 # early stopping after that many epochs without improvement; 0: off
+    loss: int                     #: loss code (nnlib.losses.CODES)
+    batch: int                    #: rows per mini-batch
+    in_order: bool                #: one full batch of the rows as given (no gathering)
+    patience: int                 #: early stopping after that many epochs without improvement; 0: off
 
 
 class Workspace(NamedTuple):
     """Scratch buffers, allocated once per ``fit`` (chapter 6, {ref}`sec-backprop-vectorised`)."""
 
-    zbuf: np.ndarray              # Z_l, A_l, delta_l of one batch (layout in nnlib.kernels)
-    abuf: np.ndarray
-    dbuf: np.ndarray
-    grads: np.ndarray             # dL/dparams (P,)
-    xbuf: np.ndarray              # the gathered rows of one batch
-    ybuf: np.ndarray
-    zv: np.ndarray                # Z_l, A_l of the validation set
-    av: np.ndarray
+    zbuf: np.ndarray              #: Z_l of one batch (layout in nnlib.kernels)
+    abuf: np.ndarray              #: A_l of one batch
+    dbuf: np.ndarray              #: delta_l of one batch
+    grads: np.ndarray             #: dL/dparams (P,)
+    xbuf: np.ndarray              #: the gathered rows of one batch
+    ybuf: np.ndarray              #: their targets
+    zv: np.ndarray                #: Z_l of the validation set
+    av: np.ndarray                #: A_l of the validation set
 
 
 class Progress(NamedTuple):
     """What the compiled loop updates: optimiser state, counters, history, best weights
     (chapter 7, {ref}`sec-momentum`; chapter 9, {ref}`sec-early-stopping`)."""
 
-    state1: np.ndarray            # SGD: velocity; Adam: first moment m
-    state2: np.ndarray            # Adam: second moment v
-    counters: np.ndarray          # int64 [Adam step t, epochs done, best epoch, epochs without improvement]
-    hist: np.ndarray              # (E, 4) per epoch: train loss, train accuracy, val loss, val accuracy
-    best_params: np.ndarray       # parameters at the lowest validation loss so far
-    best_val: np.ndarray          # (1,) that loss
+    state1: np.ndarray            #: SGD: velocity; Adam: first moment m
+    state2: np.ndarray            #: Adam: second moment v
+    counters: np.ndarray          #: int64 [Adam step t, epochs done, best epoch, epochs without improvement]
+    hist: np.ndarray              #: (E, 4) per epoch: train loss, train accuracy, val loss, val accuracy
+    best_params: np.ndarray       #: parameters at the lowest validation loss so far
+    best_val: np.ndarray          #: (1,) that loss
 
 
 class TrainingDiverged(FloatingPointError):

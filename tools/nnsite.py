@@ -9,6 +9,15 @@
    for its button icons. The site must not request anything from another host, and the theme
    already ships Font Awesome (whose ``fa fa-play`` etc. draw those icons), so that <link> is
    removed from notebook outputs.
+3. The API reference (api/*.md) is Sphinx's own ``sphinx.ext.autodoc`` over nnlib's docstrings.
+   Those are reST with MyST cross-reference roles, written as in the chapters:
+   ``{ref}`sec-delta``` links the entry to the section deriving it. autodoc parses docstrings as
+   reST, so each MyST role ``{name}`target``` is rewritten to the reST role ``:name:`target``` on
+   the way in (the documented ``autodoc-process-docstring`` event), and the formulas' ``|x|``
+   (absolute values, not reST substitutions) are escaped. nnlib's compiled kernels are imported
+   with Numba's JIT disabled in this process only (``numba.config.DISABLE_JIT``; the notebooks'
+   kernels are other processes and still compile), so autodoc sees plain Python functions with
+   their signatures and docstrings.
 """
 from __future__ import annotations
 
@@ -47,7 +56,25 @@ def _strip_cdn_stylesheets(app, doctree, docname):
             node["nnsite_stripped_cdn"] = True
 
 
+MYST_ROLE = re.compile(r"\{([a-z][a-z0-9:_-]*)\}`([^`]+)`")
+LITERAL_OR_ROLE = re.compile(r"(``.+?``|:[a-z][a-z0-9:_-]*:`[^`]+`)")
+
+
+def myst_roles_to_rest(text: str) -> str:
+    """``{ref}`sec-x``` -> ``:ref:`sec-x```, and ``|`` escaped outside literals and roles."""
+    text = MYST_ROLE.sub(r":\1:`\2`", text)
+    parts = LITERAL_OR_ROLE.split(text)
+    return "".join(p if i % 2 else p.replace("|", "\\|") for i, p in enumerate(parts))
+
+
+def _process_docstring(app, what, name, obj, options, lines):
+    lines[:] = [myst_roles_to_rest(line) for line in lines]
+
+
 def setup(app):
+    from numba import config as numba_config
+    numba_config.DISABLE_JIT = True           # before autodoc imports nnlib.kernels (see 3. above)
+    app.connect("autodoc-process-docstring", _process_docstring)
     app.connect("doctree-resolved", _strip_cdn_stylesheets)
     # after every other html-page-context handler (they may still add scripts)
     app.connect("html-page-context", _dedupe_scripts, priority=900)

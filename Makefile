@@ -10,6 +10,9 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# The interpreter the course runs on: .venv's once it exists, else $(PYTHON), which creates it.
+# Python 3.11 to 3.13 are supported (the pinned wheels, e.g. contourpy, need >= 3.11).
+RUN_PYTHON = $(if $(wildcard $(PY)),$(PY),$(PYTHON))
 STAMP := $(VENV)/.installed
 WARM := $(VENV)/.nnlib-warm
 PORT ?= 8000
@@ -29,9 +32,22 @@ BOOK_SRC := _config.yml _toc.yml index.md pyproject.toml tools/nnsite.py $(shell
 export OPENBLAS_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: setup book test serve lab bench clean vendor browser site
+.PHONY: setup book test serve lab bench clean vendor browser site python-check
 
-setup: $(STAMP) $(WARM)
+setup: python-check $(STAMP) $(WARM)
+
+# Stop at once, saying what is needed, rather than deep inside pip with an unsupported Python.
+python-check:
+	@v=$$($(RUN_PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null); \
+	case "$$v" in \
+	  3.11|3.12|3.13) ;; \
+	  *) if [ -n "$$v" ]; then found="Python $$v"; else found="not a working Python"; fi; \
+	     echo "==> This course needs Python 3.11, 3.12 or 3.13; '$(RUN_PYTHON)' is $$found." >&2; \
+	     echo "    Install one (e.g. apt-get install python3.11, or pyenv) and point make at it:" >&2; \
+	     echo "    make $(or $(MAKECMDGOALS),book) PYTHON=python3.11" >&2; \
+	     if [ -e $(PY) ]; then echo "    (remove $(VENV)/ first: it was made with that Python)" >&2; fi; \
+	     exit 1;; \
+	esac
 
 # Compile nnlib's kernels into Numba's cache once, so a learner's first call is quick (~0.5 s
 # instead of several seconds); redone whenever nnlib changes.
@@ -62,7 +78,7 @@ browser:
 # Builds when any source (a notebook, nnlib, the configuration) changed since the last successful
 # build, executing every notebook (--all); otherwise says the site is up to date. `make clean book`
 # forces a rebuild.
-book: setup vendor
+book: python-check setup vendor
 	@$(MAKE) --no-print-directory site
 	@echo "==> The course is built. Open file://$(CURDIR)/_build/html/index.html or run: make serve"
 
@@ -77,7 +93,7 @@ $(SITE_STAMP): $(STAMP) $(VENDOR) $(BOOK_SRC)
 # The website is (re)built first if a source changed. If that build fails, every other test still
 # runs and the browser tests fail (NN_SITE_REQUIRED=1: they fail, not skip, without a successful
 # build, Chromium or axe-core), so `make test` fails either way.
-test: setup vendor browser
+test: python-check setup vendor browser
 	@$(MAKE) --no-print-directory site || echo "==> The website build FAILED (see above): the browser tests will fail"
 	NN_SITE_REQUIRED=1 $(PY) -m pytest tests chapters --nbval --ignore=tests/submissions
 

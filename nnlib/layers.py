@@ -5,7 +5,8 @@ Two classes share the mathematics (the compiled :func:`nnlib.kernels.dense_forwa
 * :class:`Dense`, the standalone layer the chapters build by hand: it owns and initialises its
   W and b, caches its inputs in ``forward`` and has a ``backward`` pass.
 * :class:`Layer`, one layer of an :class:`~nnlib.MLP` as seen through the network's flat parameter
-  buffer: W and b are views into ``net.params``; it never initialises or caches anything.
+  buffer: W and b are views into ``net.params``, initialised by the MLP, never by the layer; it
+  offers the same ``forward``/``backward`` as Dense, and ``apply``, which caches nothing.
 
 This module also owns the initialisation concept: the rule names, the default per activation and
 the draw itself (:func:`init_weights`).
@@ -58,10 +59,36 @@ def _apply(X: np.ndarray, W: np.ndarray, b: np.ndarray, code: int) -> tuple[np.n
     return Z, A
 
 
+# The layer behaviour both classes share, written once: forward with a cache, backward from it.
+def _forward(layer: Dense | Layer, X: Any) -> np.ndarray:
+    X = check_X(X, layer.n_in)
+    layer.Z, layer.A = _apply(X, layer.W, layer.b, layer.code)
+    layer.X = X
+    return layer.A
+
+
+def _backward(layer: Dense | Layer, dA: Any) -> np.ndarray:
+    if layer.A is None:
+        raise RuntimeError("call forward(X) before backward(dA)")
+    delta = as_float_array(dA, "dA").copy()
+    if delta.shape != layer.A.shape:
+        raise ValueError(f"dA must have the shape of the layer output {layer.A.shape}, got "
+                         f"{delta.shape}")
+    K.activation_backward(delta, layer.Z, layer.A, layer.code)
+    layer.dW = np.empty_like(layer.W)
+    layer.db = np.empty_like(layer.b)
+    dX = np.empty_like(layer.X)
+    K.dense_backward(layer.X, delta, layer.dW, layer.db)
+    K.matmul_nt(delta, layer.W, dX)
+    return dX
+
+
 class Layer:
     """Layer l of an MLP: Z_l = A_{l-1} W_l + b_l (N, n_out), A_l = f_l(Z_l), where W_l (n_in, n_out)
     and b_l (n_out,) are live views into the network's flat ``params`` (writing to them changes
-    the network). ``forward(A_prev)`` returns (Z_l, A_l) and stores nothing.
+    the network). The MLP lays these views over its parameters and initialises them itself; a
+    Layer never initialises anything. ``apply(A_prev)`` returns (Z_l, A_l) and stores nothing;
+    ``forward`` and ``backward`` behave as :class:`~nnlib.Dense`'s, on the network's weights.
 
     Derived in chapter 3, *Layers* ({ref}`sec-layer-matrix`) and chapter 5, *Forward propagation*
     ({ref}`sec-forward-batch`).
@@ -72,11 +99,26 @@ class Layer:
         self.code = CODES[activation]
         self.W = buffer[:n_in * n_out].reshape(n_in, n_out)
         self.b = buffer[n_in * n_out:n_in * n_out + n_out]
+        self.X = self.Z = self.A = None
+        self.dW = self.db = None
 
-    def forward(self, A_prev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(Z, A) = (A_prev W + b, f(A_prev W + b)) for a batch A_prev (N, n_in), float64 C-contiguous
-        (chapter 3, {ref}`sec-layer-matrix`)."""
+    def apply(self, A_prev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(Z, A) = (A_prev W + b, f(A_prev W + b)) for a batch A_prev (N, n_in), float64 C-contiguous;
+        nothing is cached (chapter 3, {ref}`sec-layer-matrix`)."""
         return _apply(A_prev, self.W, self.b, self.code)
+
+    def forward(self, X: Any) -> np.ndarray:
+        """A = f(X W + b) for a batch X (N, n_in); caches X, Z, A for ``backward``
+        (chapter 3, {ref}`sec-layer-matrix`)."""
+        return _forward(self, X)
+
+    __call__ = forward
+
+    def backward(self, dA: Any) -> np.ndarray:
+        """Given dL/dA, set dW = X^T delta, db = sum_rows delta (fresh arrays, not the network's
+        gradient) with delta = dA * f'(Z), and return dL/dX = delta W^T
+        (chapter 6, {ref}`sec-backprop-vectorised`)."""
+        return _backward(self, dA)
 
     def parameters(self) -> list[np.ndarray]:
         """[W, b] (live views into the network's ``params``): n_in n_out + n_out numbers
@@ -113,29 +155,14 @@ class Dense:
     def forward(self, X: Any) -> np.ndarray:
         """A = f(X W + b) for a batch X (N, n_in); caches X, Z, A for ``backward``
         (chapter 3, {ref}`sec-layer-matrix`)."""
-        X = check_X(X, self.n_in)
-        Z, A = _apply(X, self.W, self.b, self.code)
-        self.X, self.Z, self.A = X, Z, A
-        return A
+        return _forward(self, X)
 
     __call__ = forward
 
     def backward(self, dA: Any) -> np.ndarray:
         """Given dL/dA, set dW = X^T delta, db = sum_rows delta (fresh arrays) with
         delta = dA * f'(Z), and return dL/dX = delta W^T (chapter 6, {ref}`sec-backprop-vectorised`)."""
-        if self.A is None:
-            raise RuntimeError("call forward(X) before backward(dA)")
-        delta = as_float_array(dA, "dA").copy()
-        if delta.shape != self.A.shape:
-            raise ValueError(f"dA must have the shape of the layer output {self.A.shape}, got "
-                             f"{delta.shape}")
-        K.activation_backward(delta, self.Z, self.A, self.code)
-        self.dW = np.empty_like(self.W)
-        self.db = np.empty_like(self.b)
-        dX = np.empty_like(self.X)
-        K.dense_backward(self.X, delta, self.dW, self.db)
-        K.matmul_nt(delta, self.W, dX)
-        return dX
+        return _backward(self, dA)
 
     def parameters(self) -> list[np.ndarray]:
         """[W, b] (live views): n_in n_out + n_out numbers (chapter 3, {ref}`sec-parameter-count`)."""

@@ -106,7 +106,7 @@ class MLP:
         X = check_X(X, self.sizes[0])
         zs, activations = [], [X]
         for layer in self.layers:
-            Z, A = layer.forward(activations[-1])
+            Z, A = layer.apply(activations[-1])
             zs.append(Z)
             activations.append(A)
         return zs, activations

@@ -196,6 +196,17 @@ def test_mlp_layers_are_views_not_standalone_dense_layers():
     assert np.all(net.params[-2:] == 7.0) and np.array_equal(net.params[:-2], before[:-2])
     dense = nnlib.Dense(3, 4, activation="relu", rng=0)     # the standalone layer owns its arrays
     assert dense.W.base is None and dense.b.base is None and not hasattr(dense, "delta")
+    # a network's layer offers Dense's forward/backward on the network's weights (chapter 10)
+    X = np.random.default_rng(0).normal(size=(5, 3))
+    twin = nnlib.Dense(3, 4, activation="relu", rng=0)
+    twin.W[...], twin.b[...] = net.layers[0].W, net.layers[0].b
+    A = net.layers[0].forward(X)
+    np.testing.assert_array_equal(A, twin.forward(X))
+    np.testing.assert_array_equal(A, net.forward_trace(X)[1][1])
+    dA = np.random.default_rng(1).normal(size=A.shape)
+    np.testing.assert_array_equal(net.layers[0].backward(dA), twin.backward(dA))
+    np.testing.assert_array_equal(net.layers[0].dW, twin.dW)
+    assert np.array_equal(net.params[:-2], before[:-2])     # backward does not touch the weights
 
 
 @pytest.mark.parametrize("sizes,hidden,output", [([2, 3, 2], "relu", "softmax"),

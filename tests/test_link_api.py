@@ -22,6 +22,8 @@ import link_api  # noqa: E402
     ("nnlib.datasets.xor", "nnlib.datasets.xor"), ("nnlib.losses", "nnlib.losses"),
     ("nnlib.activations.sigmoid", "nnlib.activations.sigmoid"),
     ("nnlib.MLP.forward_trace", "nnlib.MLP.forward_trace"), ("net.fit", "nnlib.MLP.fit"),
+    ("nnlib.MLP.fit", "nnlib.MLP.fit"), ("nnlib.fit", "nnlib.fit"),
+    ("nnlib.activations.sigmoid.f", "nnlib.activations.Activation.f"),
     ("net.layers", "nnlib.MLP.layers"), ("net.params", "nnlib.MLP.params"),
     ("nnlib.kernels.forward", "nnlib.kernels.forward"),
     ("nnlib.gradcheck.numerical_gradient", None),        # not an object (the old module path)

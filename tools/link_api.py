@@ -92,9 +92,11 @@ def resolve(path: str) -> str | None:
     if head != "nnlib":
         return None
     obj: Any = nnlib
+    parent: Any = None
     for part in rest:
         if part.startswith("_"):
             return None
+        parent = obj
         try:
             obj = getattr(obj, part)
         except AttributeError:
@@ -106,6 +108,10 @@ def resolve(path: str) -> str | None:
                 return None
     if isinstance(obj, nnlib.activations.Activation):
         return f"nnlib.activations.{obj.name}"  # documented by autodata on the activations page
+    if len(rest) >= 2 and inspect.isclass(parent) and rest[-1] in vars(parent):
+        owner = documented_name(parent)          # a member named through its class, e.g.
+        if owner:                                # nnlib.MLP.fit: documented with the class
+            return f"{owner}.{rest[-1]}"
     return documented_name(obj)
 
 

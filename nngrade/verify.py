@@ -9,22 +9,22 @@ from typing import Any
 
 import nbformat
 
-from . import authoring, grade, sandbox
-from .authoring import Sheet
+from . import generate, grade, results, sandbox
+from .sheet import Sheet, load_sheet, role_of
 
 
 @dataclass
 class VerifyReport:
     ok: bool
     lines: list[str] = field(default_factory=list)
-    subs: dict[str, grade.Submission] = field(default_factory=dict)
+    subs: dict[str, results.Submission] = field(default_factory=dict)
 
 
 def with_answers(sheet: Sheet, answers: dict[str, str]) -> Any:
     """The student notebook with the given answer code filled in (question -> code)."""
-    nb = authoring.student_notebook(sheet)
+    nb = generate.student_notebook(sheet)
     for cell in nb.cells:
-        meta = authoring.role_of(cell)
+        meta = role_of(cell)
         if meta.get("role") == "answer" and meta["question"] in answers:
             cell.source = answers[meta["question"]]
     return nb
@@ -45,14 +45,14 @@ def variants(sheet: Sheet) -> dict[str, tuple[Any, str, str | None]]:
 
 def verify_sheet(path: str | Path, *, limits: sandbox.Limits | None = None,
                  jobs: int | None = None, seed: int | None = None) -> VerifyReport:
-    sheet = authoring.load_sheet(path)
+    sheet = load_sheet(path)
     cases = variants(sheet)
     with tempfile.TemporaryDirectory(prefix="nngrade-verify-") as tmp:
         folder = Path(tmp) / "submissions"
         folder.mkdir()
         for name, (nb, _, _) in cases.items():
             nbformat.write(nb, str(folder / f"{name}.ipynb"))
-        grader, subs = grade.grade_folder(sheet, folder, Path(tmp) / "grades.csv",
+        grader, subs, _ = grade.grade_folder(sheet, folder, Path(tmp) / "grades.csv",
                                           jobs=jobs, seed=seed, limits=limits)
     report = VerifyReport(True, subs={s.student: s for s in subs})
     full = sheet.points

@@ -1,7 +1,7 @@
 """Compare an answer with the expected value and say, in plain words, what is wrong.
 
 Used by both sides: the student's ``check`` (feedback only) and the grader (which alone decides
-scores, in its own process). :func:`diagnose` returns a :class:`Verdict` whose ``kind`` is one of
+scores, in its own process). :func:`compare` returns a :class:`Verdict` whose ``kind`` is one of
 :data:`KINDS`; wrong answers declared in a source notebook name the kind they must produce.
 """
 from __future__ import annotations
@@ -50,6 +50,15 @@ def _fmt(x: float) -> str:
     return f"{x:.6g}"
 
 
+def _pair(expected: float, got: float) -> tuple[str, str]:
+    """The two numbers printed with as many digits as it takes to see that they differ."""
+    for digits in (6, 10, 17):
+        e, g = f"{expected:.{digits}g}", f"{got:.{digits}g}"
+        if e != g:
+            break
+    return e, g
+
+
 def _as_float_array(value: Any) -> np.ndarray | None:
     try:
         arr = np.asarray(value)
@@ -60,12 +69,58 @@ def _as_float_array(value: Any) -> np.ndarray | None:
     return arr.astype(np.float64)
 
 
-def _batch_sizes(args: dict[str, Any] | None) -> set[int]:
-    sizes: set[int] = set()
+#: A result of a lower-precision float type whose values agree with the expected ones to this
+#: relative tolerance is diagnosed as a precision (dtype) mistake, not as wrong values.
+LOW_PRECISION_RTOL = 1e-4
+
+
+def batch_size(args: dict[str, Any] | None) -> int | None:
+    """The batch size N of a call: the leading dimension of the 2-D array arguments that hold
+    examples (X, Y, A, delta...). Weight matrices are told apart because their leading dimension
+    is another argument's trailing one (W has shape (n_in, n_out), X (N, n_in)); a leading
+    dimension shared by several arguments (X and y) counts more. None when nothing decides."""
+    score: dict[int, int] = {}
+    trailing: dict[int, int] = {}
     for v in (args or {}).values():
-        if isinstance(v, np.ndarray) and v.ndim == 2 and v.shape[0] > 1:
-            sizes.add(int(v.shape[0]))
-    return sizes
+        if isinstance(v, np.ndarray) and v.ndim == 2:
+            score[v.shape[0]] = score.get(v.shape[0], 0) + 1
+            trailing[v.shape[1]] = trailing.get(v.shape[1], 0) + 1
+    for v in (args or {}).values():
+        if isinstance(v, np.ndarray) and v.ndim == 1 and v.shape[0] in score:
+            score[v.shape[0]] += 1
+    ranked = sorted(((s - trailing.get(n, 0), n) for n, s in score.items() if n > 1), reverse=True)
+    if not ranked or ranked[0][0] < 1 or (len(ranked) > 1 and ranked[1][0] == ranked[0][0]):
+        return None
+    return ranked[0][1]
+
+
+def _batch_verdict(ratio: float, args: dict[str, Any] | None, what: str) -> Verdict | None:
+    """Name a factor N (batch size), N*K (entries of an (N, K) argument) or K (outputs per
+    example) that the result is off by, or None."""
+    n = batch_size(args)
+    if n is None:
+        return None
+    near = lambda f: abs(ratio - f) < 1e-6 * f or abs(ratio * f - 1) < 1e-6
+    more = "too large" if ratio > 1 else "too small"
+    wide = [(name, int(v.shape[1])) for name, v in (args or {}).items()
+            if isinstance(v, np.ndarray) and v.ndim == 2 and v.shape[0] == n and v.shape[1] > 1]
+    for name, k in wide:
+        if near(n * k):
+            return Verdict(False, "batch", f"off by a factor N·K = {n}·{k} = {n * k}, the number "
+                           f"of entries of `{name}` ({n} examples × {k} outputs; {what} is {more}): "
+                           f"the mean is over all N·K entries, taken exactly once")
+    if near(n):
+        return Verdict(False, "batch", f"off by a factor of the batch size N = {n} ({what} is "
+                       f"{more}): average over the batch exactly once")
+    for name, k in wide:
+        if k != n and near(k):
+            if ratio > 1:
+                return Verdict(False, "batch", f"{what} is K = {k} times too large: it was divided "
+                               f"by the batch size N = {n}, but the mean is over all N·K = {n * k} "
+                               f"entries of `{name}` ({k} outputs per example)")
+            return Verdict(False, "batch", f"{what} is K = {k} times too small: it was divided by "
+                           f"N·K = {n * k}, but the mean here is over the N = {n} examples only")
+    return None
 
 
 def compare_array(expected: np.ndarray, got: Any, *, rtol: float, atol: float,
@@ -76,7 +131,7 @@ def compare_array(expected: np.ndarray, got: Any, *, rtol: float, atol: float,
     if arr is None:
         return Verdict(False, "type", f"{what} is a {type(got).__name__}, expected a numeric array "
                                       f"of shape {exp.shape}")
-    close = lambda a, b: a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
+    close = lambda a, b, r=rtol: a.shape == b.shape and bool(np.allclose(a, b, rtol=r, atol=atol))
     if arr.shape != exp.shape:
         if arr.size == exp.size and arr.ndim == 2 and close(arr.T, exp):
             return Verdict(False, "transposed", f"{what} looks transposed: shape {arr.shape}, "
@@ -91,6 +146,14 @@ def compare_array(expected: np.ndarray, got: Any, *, rtol: float, atol: float,
                                      f"an overflow, a division by zero or log(0)?")
     if close(arr, exp):
         return PASS
+    dtype = np.asarray(got).dtype
+    if dtype.kind == "f" and dtype.itemsize < 8 and close(arr, exp, max(rtol, LOW_PRECISION_RTOL)):
+        worst = float(np.max(np.abs(arr - exp) / np.maximum(np.abs(exp), atol)))
+        return Verdict(False, "type", f"{what} has dtype {dtype}: its values agree with the "
+                       f"expected ones only to {dtype} precision (relative error up to "
+                       f"{worst:.1e}, allowed {rtol:g}); compute in float64, NumPy's default "
+                       f"(remove the conversion: astype(np.{dtype}), dtype=np.{dtype}, or a "
+                       f"{dtype} Numba signature)")
     if exp.ndim == 2 and exp.shape[0] == exp.shape[1] and close(arr.T, exp):
         return Verdict(False, "transposed", f"{what} looks transposed")
     if np.any(np.abs(exp) > atol) and close(-arr, exp):
@@ -100,19 +163,18 @@ def compare_array(expected: np.ndarray, got: Any, *, rtol: float, atol: float,
         ratio = float(np.median(arr[mask] / exp[mask]))
         if np.isfinite(ratio) and abs(ratio) > 1e-12 and abs(ratio - 1) > 1e-6 \
                 and close(arr, ratio * exp):
-            for n in sorted(_batch_sizes(args)):
-                if abs(ratio - n) < 1e-6 * n or abs(ratio * n - 1) < 1e-6:
-                    more = "too large" if ratio > 1 else "too small"
-                    return Verdict(False, "batch", f"off by a factor of the batch size N = {n} "
-                                   f"({what} is {more}): average over the batch exactly once")
+            batch = _batch_verdict(ratio, args, what)
+            if batch is not None:
+                return batch
             if mask.sum() >= 2:
                 return Verdict(False, "values", f"wrong values: off by a constant factor "
                                                 f"{_fmt(ratio)}")
     err = np.abs(arr - exp)
     idx = np.unravel_index(int(np.nanargmax(np.where(np.isnan(err), np.inf, err))), exp.shape)
     where = f" at index {tuple(int(i) for i in idx)}" if exp.ndim else ""
+    e, g = _pair(float(exp[idx]), float(arr[idx]))
     return Verdict(False, "values", f"wrong values: largest error {_fmt(float(err[idx]))}{where} "
-                                    f"(expected {_fmt(float(exp[idx]))}, got {_fmt(float(arr[idx]))})")
+                                    f"(expected {e}, got {g})")
 
 
 def compare(expected: Any, got: Any, *, rtol: float = 1e-7, atol: float = 1e-9,
@@ -151,13 +213,28 @@ def input_modified(names: Iterable[str]) -> Verdict:
                    f"work on a copy (e.g. `x = x.copy()` or `np.maximum(x, 0)`), not on the caller's array")
 
 
-def exception(type_name: str, message: str) -> Verdict:
-    """A verdict for an exception raised by the answer."""
-    message = " ".join(message.split())[:300]
+_NUMBER = r"[-+]?(?:\d[\d_]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_NUMBERS = re.compile(rf"(?<![A-Za-z_\d.]){_NUMBER}(?:\s*,?\s*{_NUMBER})*")
+
+
+def mask_numbers(message: str) -> str:
+    """The message with every number (run of numbers) replaced by ``…``: a student's own
+    exception message may print the inputs it got, and hidden inputs stay hidden."""
+    return _NUMBERS.sub("…", message)
+
+
+def exception(type_name: str, message: str, *, line: int | None = None,
+              hide_numbers: bool = False) -> Verdict:
+    """A verdict for an exception raised by the answer (``line``: in the answer cell). The
+    grader passes ``hide_numbers=True``: messages are shown with their numbers masked."""
+    message = " ".join(str(message).split())[:300]
+    if hide_numbers:
+        message = mask_numbers(message)
+    at = f" (line {line} of your answer cell)" if isinstance(line, int) and line > 0 else ""
     if type_name == "NotImplementedError":
         return Verdict(False, "not_implemented", "not implemented yet")
     if _SHAPE_ERROR.search(message):
-        return Verdict(False, "transposed", f"raised {type_name}: {message} -- the shapes do not "
-                       f"line up inside your function: is a weight matrix transposed? "
+        return Verdict(False, "transposed", f"raised {type_name}{at}: {message} -- the shapes do "
+                       f"not line up inside your function: is a weight matrix transposed? "
                        f"W has shape (n_in, n_out), so Z = X @ W + b")
-    return Verdict(False, "exception", f"raised {type_name}: {message}")
+    return Verdict(False, "exception", f"raised {type_name}{at}: {message}")

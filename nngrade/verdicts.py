@@ -102,8 +102,10 @@ def _batch_verdict(ratio: float, args: dict[str, Any] | None, what: str) -> Verd
         return None
     near = lambda f: abs(ratio - f) < 1e-6 * f or abs(ratio * f - 1) < 1e-6
     more = "too large" if ratio > 1 else "too small"
-    wide = [(name, int(v.shape[1])) for name, v in (args or {}).items()
-            if isinstance(v, np.ndarray) and v.ndim == 2 and v.shape[0] == n and v.shape[1] > 1]
+    arrays = {name: v for name, v in (args or {}).items() if isinstance(v, np.ndarray) and v.ndim == 2}
+    wide = [(name, int(v.shape[1])) for name, v in arrays.items() if v.shape[0] == n and v.shape[1] > 1]
+    # outputs (Y: (N, K)) before inputs (X: (N, n_in)), whose width is a weight matrix's height
+    wide.sort(key=lambda nk: any(v.shape[0] == nk[1] for m, v in arrays.items() if m != nk[0]))
     for name, k in wide:
         if near(n * k):
             return Verdict(False, "batch", f"off by a factor N·K = {n}·{k} = {n * k}, the number "

@@ -62,18 +62,14 @@ class _Blocker:
 
 class _IPython:
     """What ``get_ipython()`` returns here: IPython syntax in an answer cell was translated into
-    calls of these methods by the grader. Magics and shell commands do nothing, except that the
-    body of ``%%capture`` and ``%%time`` cells runs (as it does in Jupyter)."""
-
-    def __init__(self, ns):
-        self._ns = ns
+    calls of these methods by the grader (which already unwrapped the body of ``%%capture`` and
+    ``%%time`` cells, the cell magics whose body Jupyter runs in the notebook's namespace).
+    Magics and shell commands do nothing."""
 
     def run_line_magic(self, *args, **kwargs):
         return None
 
-    def run_cell_magic(self, name, line, body):
-        if name in ("capture", "time"):
-            exec(compile(body, "<%%" + name + " cell>", "exec"), self._ns)
+    def run_cell_magic(self, *args, **kwargs):
         return None
 
     def system(self, *args, **kwargs):
@@ -121,6 +117,8 @@ def main():
 
     def err(name, exc):
         line = None
+        if _isinstance(exc, SyntaxError) and exc.filename in cell_files:
+            line = exc.lineno
         tb = exc.__traceback__
         while tb is not None:
             if tb.tb_frame.f_code.co_filename in cell_files:
@@ -194,7 +192,8 @@ def main():
         _setitimer(signal.ITIMER_REAL, 3 * call_timeout if on else 0)
 
     ns = {"__name__": "__main__", "__builtins__": builtins}
-    ns["get_ipython"] = lambda: _IPython(ns)
+    shell = _IPython()
+    ns["get_ipython"] = lambda: shell
     exec(compile(job["setup"], "<setup>", "exec"), ns)
     for k, path in enumerate(cell_files):
         try:

@@ -236,8 +236,12 @@ def defined_functions(code: str, candidates: set[str]) -> set[str]:
 def to_python(code: str) -> tuple[str, bool]:
     """Translate IPython syntax (``%magic``, ``%%cell magic``, ``!cmd``, ``name?``) into Python
     calls of ``get_ipython()`` exactly as Jupyter does (IPython's own transformer: a ``%`` that
-    continues an expression is left alone). Returns the code and whether anything changed."""
+    continues an expression is left alone); the body of a ``%%capture`` or ``%%time`` cell is
+    the cell. Returns the code and whether anything changed."""
     from IPython.core.inputtransformer2 import TransformerManager
+    head, _, body = code.lstrip("\n").partition("\n")
+    if re.fullmatch(r"%%(capture|time)\b.*", head.strip()):  # Jupyter runs the body as a cell
+        return to_python(body)[0], True
     try:
         out = TransformerManager().transform_cell(code)
     except Exception:  # leave it: the sandbox reports the syntax error

@@ -94,7 +94,8 @@ def batch_size(args: dict[str, Any] | None) -> int | None:
     return ranked[0][1]
 
 
-def _batch_verdict(ratio: float, args: dict[str, Any] | None, what: str) -> Verdict | None:
+def _batch_verdict(ratio: float, args: dict[str, Any] | None, what: str,
+                   shape: tuple[int, ...]) -> Verdict | None:
     """Name a factor N (batch size), N*K (entries of an (N, K) argument) or K (outputs per
     example) that the result is off by, or None."""
     n = batch_size(args)
@@ -102,10 +103,14 @@ def _batch_verdict(ratio: float, args: dict[str, Any] | None, what: str) -> Verd
         return None
     near = lambda f: abs(ratio - f) < 1e-6 * f or abs(ratio * f - 1) < 1e-6
     more = "too large" if ratio > 1 else "too small"
+    # (N, K) arguments that hold outputs (Y, A, delta), not inputs: an input's width n_in is a
+    # weight matrix's height; and the (N, K) shape is shared with another argument or the result
     arrays = {name: v for name, v in (args or {}).items() if isinstance(v, np.ndarray) and v.ndim == 2}
-    wide = [(name, int(v.shape[1])) for name, v in arrays.items() if v.shape[0] == n and v.shape[1] > 1]
-    # outputs (Y: (N, K)) before inputs (X: (N, n_in)), whose width is a weight matrix's height
-    wide.sort(key=lambda nk: any(v.shape[0] == nk[1] for m, v in arrays.items() if m != nk[0]))
+    batch = [name for name, v in arrays.items() if v.shape[0] == n]
+    wide = [(name, int(v.shape[1])) for name, v in arrays.items()
+            if v.shape[0] == n and v.shape[1] > 1
+            and not any(w.shape[0] == v.shape[1] for m, w in arrays.items() if m != name)
+            and (len(batch) > 1 or v.shape == shape)]
     for name, k in wide:
         if near(n * k):
             return Verdict(False, "batch", f"off by a factor N·K = {n}·{k} = {n * k}, the number "
@@ -165,7 +170,7 @@ def compare_array(expected: np.ndarray, got: Any, *, rtol: float, atol: float,
         ratio = float(np.median(arr[mask] / exp[mask]))
         if np.isfinite(ratio) and abs(ratio) > 1e-12 and abs(ratio - 1) > 1e-6 \
                 and close(arr, ratio * exp):
-            batch = _batch_verdict(ratio, args, what)
+            batch = _batch_verdict(ratio, args, what, exp.shape)
             if batch is not None:
                 return batch
             if mask.sum() >= 2:
@@ -187,7 +192,7 @@ def compare(expected: Any, got: Any, *, rtol: float = 1e-7, atol: float = 1e-9,
             n = len(got) if isinstance(got, (list, tuple)) else "not a list"
             return Verdict(False, "type", f"expected a list of {len(expected)} arrays, got {n}")
         for k, (e, g) in enumerate(zip(expected, got)):
-            v = compare_array(e, g, rtol=rtol, atol=atol, args=args, what=f"item {k}")
+            v = compare_array(e, g, rtol=rtol, atol=atol, args=args, what="it")
             if not v.ok:
                 return Verdict(False, v.kind, f"item {k}: {v.message}")
         return PASS

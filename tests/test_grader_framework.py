@@ -9,7 +9,7 @@ import pytest
 from grader_helpers import ROOT, sheet
 
 from nngrade import generate, report, submission, verdicts
-from nngrade import sheet as authoring
+from nngrade import sheet as sheets
 from nngrade.results import Submission
 from nngrade.student import checker
 
@@ -41,12 +41,12 @@ def make_source(tmp_path, answer=ANSWER, tests=TESTS, extra=()):
 
 
 def test_minimal_source_generates_a_stub(tmp_path):
-    sh = authoring.load_sheet(make_source(tmp_path))
+    sh = sheets.load_sheet(make_source(tmp_path))
     q = sh.questions["q1"]
     assert "raise NotImplementedError" in q.stub and "2 * x" not in q.stub
     assert q.secret == ["    return 2 * x"]
     nb = generate.student_notebook(sh)
-    roles = [authoring.role_of(c).get("role") for c in nb.cells]
+    roles = [sheets.role_of(c).get("role") for c in nb.cells]
     assert roles == ["setup", "checker", "answer", "check"]
 
 
@@ -66,32 +66,32 @@ BROKEN = {
 @pytest.mark.parametrize("case", sorted(BROKEN))
 def test_broken_markers_are_refused_clearly(tmp_path, case):
     answer, message = BROKEN[case]
-    with pytest.raises(authoring.AuthoringError, match=message) as info:
-        authoring.load_sheet(make_source(tmp_path, answer=answer))
+    with pytest.raises(sheets.AuthoringError, match=message) as info:
+        sheets.load_sheet(make_source(tmp_path, answer=answer))
     assert "99_demo.ipynb cell 1" in str(info.value)
 
 
 def test_markers_outside_answer_cells_and_missing_tests_are_refused(tmp_path):
     stray = nbformat.v4.new_code_cell("### BEGIN SOLUTION\nx = 1\n### END SOLUTION")
-    with pytest.raises(authoring.AuthoringError, match="outside an answer cell"):
-        authoring.load_sheet(make_source(tmp_path, extra=[stray]))
-    with pytest.raises(authoring.AuthoringError, match="has no tests cell"):
-        authoring.load_sheet(make_source(tmp_path, tests=None))
+    with pytest.raises(sheets.AuthoringError, match="outside an answer cell"):
+        sheets.load_sheet(make_source(tmp_path, extra=[stray]))
+    with pytest.raises(sheets.AuthoringError, match="has no tests cell"):
+        sheets.load_sheet(make_source(tmp_path, tests=None))
     wrong = nbformat.v4.new_code_cell("def f(x):\n    return x", metadata={
         "nngrade": {"role": "wrong", "question": "q1", "expect": "no-such-kind"}})
-    with pytest.raises(authoring.AuthoringError, match="expect"):
-        authoring.load_sheet(make_source(tmp_path, extra=[wrong]))
+    with pytest.raises(sheets.AuthoringError, match="expect"):
+        sheets.load_sheet(make_source(tmp_path, extra=[wrong]))
 
 
 def test_out_of_date_is_detected():
-    sh = authoring.load_sheet(ROOT / "exercises" / "source" / "01_neuron.ipynb")
+    sh = sheets.load_sheet(ROOT / "exercises" / "source" / "01_neuron.ipynb")
     assert generate.out_of_date(sh) == []
     sh.questions["q1"].stub += "\n# edited"
     assert any("cells differ" in p for p in generate.out_of_date(sh))
-    sh = authoring.load_sheet(ROOT / "exercises" / "source" / "01_neuron.ipynb")
+    sh = sheets.load_sheet(ROOT / "exercises" / "source" / "01_neuron.ipynb")
     sh.questions["q1"].tests[0].args["b"] = 99.0
     assert any(".json differs" in p for p in generate.out_of_date(sh))
-    sh = authoring.load_sheet(ROOT / "exercises" / "source" / "01_neuron.ipynb")
+    sh = sheets.load_sheet(ROOT / "exercises" / "source" / "01_neuron.ipynb")
     sh.questions["q1"].tests[0].args["b"] = 0.1 * (1 + 1e-12)   # below the stated tolerance
     assert generate.out_of_date(sh) == []
     sh.questions["q1"].tests[0].args["b"] = 0.1 * (1 + 1e-8)    # above it
@@ -178,7 +178,7 @@ def test_ipython_syntax_is_translated_as_jupyter_does_and_cells_found_by_functio
     assert submission.to_python("x = 1\n") == ("x = 1\n", False)
     nb = generate.student_notebook(sheet("01_neuron"))
     for c in nb.cells:
-        if authoring.role_of(c).get("role") == "answer":
+        if sheets.role_of(c).get("role") == "answer":
             c.metadata = {}
     parsed = submission.Notebook([submission.Cell(c.cell_type, c.source) for c in nb.cells], None)
     cells, notes = submission.answer_cells(parsed, sheet("01_neuron"))

@@ -75,10 +75,20 @@ def cmd_grade(args: argparse.Namespace) -> int:
         print("error: cannot tell which sheet these are: pass --sheet NN_name", file=sys.stderr)
         return 2
     mode = args.isolation if args.isolation != "auto" else sandbox.detect_mode()
+    if args.isolation == "auto" and mode != "namespaces":
+        print(f"error: the full sandbox (namespaces, as root) is not available here; the best is "
+              f"{mode!r} isolation, which does not keep answers from reading your files (the "
+              f"solutions) or using the network. Grade as root, or accept it explicitly with "
+              f"--isolation {mode}", file=sys.stderr)
+        return 2
+    describe = getattr(sandbox, "describe", None)
+    if describe is not None:
+        print(f"isolation: {describe(mode)}", file=sys.stderr)
+    elif mode != "namespaces":
+        print(f"warning: {mode!r} isolation: answers may read your files (the solutions) and use "
+              f"the network (see README)", file=sys.stderr)
     if mode == "limits":
         sandbox.become_subreaper()
-        print("warning: not root: answers run as your own user with limits and timeouts only "
-              "(see README: what this does not protect)", file=sys.stderr)
     start = time.monotonic()
     grader, subs, skipped = grade.grade_folder(_sheets([name], Path(args.source_dir))[0], folder,
                                       Path(args.output), Path(args.feedback) if args.feedback else None,
@@ -135,7 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--feedback", help="feedback folder (default: <gradebook>-feedback/)")
     r.add_argument("--sheet", help="sheet name, e.g. 01_neuron (default: from the notebooks)")
     r.add_argument("--seed", type=int, help="hidden-input seed (default: secret, random per run)")
-    r.add_argument("--isolation", choices=["auto", "namespaces", "user", "limits"], default="auto")
+    r.add_argument("--isolation", choices=["auto", "namespaces", "user", "limits"], default="auto",
+                   help="auto (default): the full sandbox, or refuse; 'user' or 'limits' accept a "
+                        "weaker one explicitly")
     run_opts(r)
     r.set_defaults(func=cmd_grade)
 

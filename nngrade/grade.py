@@ -130,9 +130,11 @@ class Grader:
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
-    @staticmethod
-    def _exception(record: dict[str, Any]) -> Verdict:
+    def _exception(self, record: dict[str, Any]) -> Verdict:
         kind = record.get("type")
+        if kind == "Timeout":
+            return Verdict(False, "timeout", f"took longer than {self.limits.call_timeout:g} s of "
+                           f"CPU time (an infinite loop?)")
         kind = kind if isinstance(kind, str) and re.fullmatch(r"\w{1,60}", kind) else "Exception"
         msg = record.get("message")
         line = record.get("line")
@@ -150,9 +152,6 @@ class Grader:
             record = codec.read_json(str(out / protocol.error_name(case.id)))
             if record is not None:
                 kind, msg = record.get("type"), record.get("message")
-                if kind == "Timeout":
-                    return Verdict(False, "timeout", f"a single call took longer than "
-                                   f"{self.limits.call_timeout:g} s of CPU time (an infinite loop?)")
                 if kind == "NameError" and isinstance(msg, str) and msg.startswith("function "):
                     return Verdict(False, "missing", f"function {q.function} is not defined by "
                                    f"your answer cells (renamed?)")

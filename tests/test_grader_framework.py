@@ -264,3 +264,16 @@ def test_no_import_circles_between_nngrade_modules():
     assert graph["runner"] == set()            # runs alone in the sandbox
     assert not any(n in graph for n in ("authoring", "harness", "diagnose", "data"))
     graphlib.TopologicalSorter(graph).static_order()   # raises CycleError on a circle
+
+
+def test_cli_refuses_a_weaker_sandbox_unless_asked(tmp_path, monkeypatch, capsys):
+    from nngrade import cli, sandbox
+    monkeypatch.setattr(sandbox, "detect_mode", lambda: "limits")
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    (folder / "a.ipynb").write_text((ROOT / "tests" / "submissions" / "01_neuron" / "honest.ipynb")
+                                    .read_text())
+    code = cli.main(["grade", str(folder), "-o", str(tmp_path / "g.csv"), "--sheet", "01_neuron"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--isolation limits" in err and "solutions" in err
+    assert not (tmp_path / "g.csv").exists()

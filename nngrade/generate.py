@@ -7,6 +7,7 @@ compares them with a tolerance (:data:`PUBLIC_RTOL`, :data:`PUBLIC_ATOL`), never
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 from pathlib import Path
@@ -33,6 +34,12 @@ def jupyter_anchor(title: str) -> str:
 
 
 def section_link(chapter: str, label: str, chapter_dir: Path | None = None) -> dict[str, str]:
+    """A copy of :func:`_section_link` (read once per chapter and label)."""
+    return dict(_section_link(chapter, label, chapter_dir))
+
+
+@functools.lru_cache(maxsize=256)
+def _section_link(chapter: str, label: str, chapter_dir: Path | None = None) -> dict[str, str]:
     """Where ``check`` sends a student to re-read: the heading under the ``(label)=`` line of
     ``chapters/<chapter>.ipynb``, as a link from ``exercises/`` into the chapter's notebook
     (``notebook``), into the built website (``page``), and the heading's text (``title``)."""

@@ -51,7 +51,7 @@ EXPECT = {
     "network": (7, True, {"q1": "values"}, ""),
     # issue 11, class 1: forged, blocking or huge result files, odd metadata: a row, no crash/hang
     "result_header_claims_terabytes": (7, True, {"q1": "type"}, "too large to be a result"),
-    "result_empty_file": (7, True, {"q1": "type"}, "not a .npy file"),
+    "result_empty_file": (7, True, {"q1": "type"}, "could not be read as numbers"),
     "result_fifo": (7, True, {"q1": "type"}, "not a regular file"),
     "result_symlink": (7, True, {"q1": "type"}, "cannot be opened"),
     "result_folder_and_pickle": (7, True, {"q1": "type"}, "expected numbers"),

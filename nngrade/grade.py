@@ -10,6 +10,7 @@ gradebook are written by :mod:`nngrade.report`.
 """
 from __future__ import annotations
 
+import builtins
 import importlib.util
 import os
 import re
@@ -28,6 +29,8 @@ from .sheet import Question, Sheet, Test, hidden_cases, load_sheet, reference
 from .verdicts import Verdict
 
 _MISSING = object()
+_BUILTIN_EXCEPTIONS = {n for n, v in vars(builtins).items()
+                       if isinstance(v, type) and issubclass(v, BaseException)}
 
 
 # --- the folder-hiding policy (moves into nngrade/sandbox.py at the merge) --------------------
@@ -135,7 +138,10 @@ class Grader:
         if kind == "Timeout":
             return Verdict(False, "timeout", f"took longer than {self.limits.call_timeout:g} s of "
                            f"CPU time (an infinite loop?)")
-        kind = kind if isinstance(kind, str) and re.fullmatch(r"\w{1,60}", kind) else "Exception"
+        # a class name of the answer's own could carry data too: letters only, the usual forms
+        if not (isinstance(kind, str) and (kind in _BUILTIN_EXCEPTIONS or re.fullmatch(
+                r"[A-Z][A-Za-z]{0,40}(Error|Exception)", kind))):
+            kind = "an exception of its own class"
         msg = record.get("message")
         line = record.get("line")
         return verdicts.exception(kind, msg if isinstance(msg, str) else "",

@@ -106,12 +106,21 @@ def main():
     max_depth, max_chars = proto["max_result_depth"], proto["max_message_chars"]
     cell_files = [os.path.join(work, "in", name) for name in job["cells"]]
 
+    def _create(tmp):
+        """A new regular file (whatever the answer planted under that name is removed first;
+        O_EXCL|O_NONBLOCK: never a FIFO that would block)."""
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_NONBLOCK,
+                       0o600)
+
     def write(name, data):
         """Write a file of out/ atomically (a FIFO or link planted under the name is replaced)."""
         path = os.path.join(out, name)
         tmp = path + ".tmp%d" % _getpid()
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-        with os.fdopen(fd, "wb") as fh:
+        with os.fdopen(_create(tmp), "wb") as fh:
             fh.write(data)
         _replace(tmp, path)
 
@@ -144,8 +153,7 @@ def main():
                              % (arr.shape,))
         path = os.path.join(out, stem + ".npy")
         tmp = path + ".tmp%d" % _getpid()
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-        with os.fdopen(fd, "wb") as fh:
+        with os.fdopen(_create(tmp), "wb") as fh:
             _save(fh, arr, allow_pickle=False)
         _replace(tmp, path)
 
@@ -196,6 +204,7 @@ def main():
     ns = {"__name__": "__main__", "__builtins__": builtins}
     shell = _IPython()
     ns["get_ipython"] = lambda: shell
+    ns["display"] = lambda *args, **kwargs: None   # a builtin in Jupyter
     exec(compile(job["setup"], "<setup>", "exec"), ns)
     for k, path in enumerate(cell_files):
         try:

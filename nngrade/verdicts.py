@@ -224,6 +224,18 @@ _NUMBER = r"[-+]?(?:\d[\d_]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _NUMBERS = re.compile(rf"(?<![A-Za-z_\d.]){_NUMBER}(?:\s*,?\s*{_NUMBER})*")
 
 
+#: What to change when the grader cannot run what ran in the notebook (grader feedback only).
+_HINTS = {
+    "NameError": " -- only the answer cells are graded, each after the sheet's setup: a name "
+                 "defined in another cell of your notebook does not exist there; define it in "
+                 "the answer cell that uses it",
+    "FileNotFoundError": " -- answers are graded in an empty folder: read no files, use only "
+                         "the function's arguments",
+    "ModuleNotFoundError": " -- answers are graded with the standard library and NumPy (and "
+                           "Numba) only",
+}
+
+
 def mask_numbers(message: str) -> str:
     """The message with every number (run of numbers) replaced by ``…``: a student's own
     exception message may print the inputs it got, and hidden inputs stay hidden."""
@@ -238,10 +250,11 @@ def exception(type_name: str, message: str, *, line: int | None = None,
     if hide_numbers:
         message = mask_numbers(message)
     at = f" (line {line} of your answer cell)" if isinstance(line, int) and line > 0 else ""
+    hint = _HINTS.get(type_name, "") if hide_numbers else ""
     if type_name == "NotImplementedError":
         return Verdict(False, "not_implemented", "not implemented yet")
     if _SHAPE_ERROR.search(message):
         return Verdict(False, "transposed", f"raised {type_name}{at}: {message} -- the shapes do "
                        f"not line up inside your function: is a weight matrix transposed? "
                        f"W has shape (n_in, n_out), so Z = X @ W + b")
-    return Verdict(False, "exception", f"raised {type_name}{at}: {message}")
+    return Verdict(False, "exception", f"raised {type_name}{at}: {message}{hint}")

@@ -62,6 +62,9 @@ EXPECT = {
     # class 4: what runs in Jupyter and passes check() grades the same
     "numba_cache": (10, True, {}, "Total: 10 / 10"),
     "percent_continuation_and_help": (10, True, {}, "they are skipped when grading"),
+    "display_in_answer": (10, True, {}, "Total: 10 / 10"),
+    "helper_outside_answer_cell": (7, True, {"q1": "exception"},
+                                   "a name defined in another cell of your notebook"),
     # class 5: a slow test is charged its own time only
     "slow_on_one_test": (10, True, {}, "Total: 10 / 10"),
     # class 8: in-place modification undone later, extra items, leaked inputs

@@ -350,6 +350,16 @@ write("percent_continuation_and_help", nb_with({"q1": """
     ?np.logaddexp
 """}))
 
+write("display_in_answer", nb_with({"q1": """
+    def weighted_sum(x, w, b):
+        return x @ w + b
+    display(weighted_sum(np.ones(2), np.ones(2), 0.5))
+"""}))
+write("helper_outside_answer_cell", nb_with({"q1": """
+    def weighted_sum(x, w, b):
+        return dot(x, w) + b
+"""}, extra_cells=["def dot(a, b):\n    return a @ b"]))
+
 # --- class 5: each test is charged its own time ----------------------------------------------------
 write("slow_on_one_test", nb_with({"q1": """
     import time

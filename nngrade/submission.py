@@ -222,8 +222,10 @@ def defined_functions(code: str, candidates: set[str]) -> set[str]:
     """Which of ``candidates`` a cell defines at top level. Only cells that mention ``def name``
     and are at most MAX_PARSED_CELL_CHARS long are parsed: a huge or deeply nested scratch cell
     is never given to the parser."""
+    if len(code) > MAX_PARSED_CELL_CHARS or "def" not in code:
+        return set()
     mentioned = {n for n in candidates if re.search(rf"\bdef\s+{re.escape(n)}\b", code)}
-    if not mentioned or len(code) > MAX_PARSED_CELL_CHARS:
+    if not mentioned:
         return set()
     try:
         tree = ast.parse(code)

@@ -90,11 +90,11 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if mode == "limits":
         sandbox.become_subreaper()
     start = time.monotonic()
-    grader, subs, skipped = grade.grade_folder(_sheets([name], Path(args.source_dir))[0], folder,
+    grader, subs = grade.grade_folder(_sheets([name], Path(args.source_dir))[0], folder,
                                       Path(args.output), Path(args.feedback) if args.feedback else None,
                                       jobs=args.jobs, seed=args.seed, limits=_limits(args),
                                       mode=mode)
-    for entry in skipped:
+    for entry in grader.not_graded:
         print(f"not graded: {entry.file}: {entry.reason}", file=sys.stderr)
     print(f"graded {len(subs)} submission(s) of {grader.sheet.name} in "
           f"{time.monotonic() - start:.1f} s ({mode} isolation); "

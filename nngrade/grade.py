@@ -74,6 +74,7 @@ class Grader:
         self.limits = limits or sandbox.Limits()
         self.mode = mode or sandbox.detect_mode()
         self.mask = _mask_dirs(self.sheet, list(mask or []))
+        self.not_graded: list[NotGraded] = []
         ref = reference(self.sheet)
         hidden = hidden_cases(self.sheet, self.seed)
         self.cases: dict[str, list[Case]] = {}
@@ -308,12 +309,24 @@ class Grader:
         return report.gradebook(self.sheet, subs)
 
 
+def student_id(path: Path) -> str:
+    """The id of a notebook graded alone (in a folder, :func:`submission.student_ids` makes
+    every id unique)."""
+    return submission.student_ids([Path(path).name])[Path(path).name]
+
+
+def submissions_in(folder: Path) -> list[Path]:
+    """The notebooks of ``folder`` that are graded (see :func:`submission.list_folder`)."""
+    return [e.path for e in submission.list_folder(Path(folder)) if e.reason is None]
+
+
 def grade_folder(sheet: Sheet | str | Path, folder: Path, gradebook: Path,
                  feedback_dir: Path | None = None, *, jobs: int | None = None,
                  seed: int | None = None, limits: sandbox.Limits | None = None,
-                 mode: str | None = None) -> tuple[Grader, list[Submission], list[NotGraded]]:
+                 mode: str | None = None) -> tuple[Grader, list[Submission]]:
     """Grade every notebook in ``folder`` (and its sub-folders); write the CSV gradebook, one
-    feedback file per student and the list of entries not graded, with the reason."""
+    feedback file per student and the list of entries not graded, with the reason (also in
+    ``grader.not_graded``)."""
     folder, gradebook = Path(folder).resolve(), Path(gradebook).resolve()
     feedback_dir = Path(feedback_dir or gradebook.with_name(gradebook.stem + "-feedback")).resolve()
     grader = Grader(sheet, seed=seed, limits=limits, mode=mode,
@@ -325,4 +338,5 @@ def grade_folder(sheet: Sheet | str | Path, folder: Path, gradebook: Path,
         report.atomic_write(feedback_dir / f"{sub.student}.md", grader.feedback(sub))
     report.atomic_write(gradebook, grader.gradebook(subs))
     report.atomic_write(report.not_graded_path(gradebook), report.not_graded(skipped))
-    return grader, subs, skipped
+    grader.not_graded = skipped
+    return grader, subs

@@ -53,7 +53,7 @@ def verify_sheet(path: str | Path, *, limits: sandbox.Limits | None = None,
         folder.mkdir()
         for name, (nb, _, _) in cases.items():
             nbformat.write(nb, str(folder / f"{name}.ipynb"))
-        grader, subs, _ = grade.grade_folder(sheet, folder, Path(tmp) / "grades.csv",
+        grader, subs = grade.grade_folder(sheet, folder, Path(tmp) / "grades.csv",
                                           jobs=jobs, seed=seed, limits=limits)
     report = VerifyReport(True, subs={s.student: s for s in subs})
     full = sheet.points

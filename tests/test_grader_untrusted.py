@@ -49,7 +49,7 @@ def test_every_file_in_the_folder_is_graded_or_listed(tmp_path):
     os.mkfifo(folder / "pipe.ipynb")
     out = tmp_path / "out"
     start = time.monotonic()
-    _, subs, skipped = grade.grade_folder(sheet("01_neuron"), folder, out / "grades.csv",
+    grader, subs = grade.grade_folder(sheet("01_neuron"), folder, out / "grades.csv",
                                           jobs=2, seed=3, limits=FAST)
     assert time.monotonic() - start < 120
     rows = rows_of(out / "grades.csv")
@@ -69,7 +69,7 @@ def test_every_file_in_the_folder_is_graded_or_listed(tmp_path):
         assert f"File: {f}\n" in text and f"Total: {r['total']} / 10" in text
     with open(out / "grades-not-graded.csv") as fh:
         listed = {r["file"]: r["reason"] for r in csv.DictReader(fh)}
-    assert listed == {e.file: e.reason for e in skipped}
+    assert listed == {e.file: e.reason for e in grader.not_graded}
     assert set(listed) == {"bob.txt", "carol/notes.md", ".hidden.ipynb", ".ipynb_checkpoints",
                            "link.ipynb", "pipe.ipynb"}
     assert "not a Jupyter notebook" in listed["bob.txt"]

@@ -32,7 +32,7 @@ def nb_with(answers, drop=(), strip_meta=(), extra_cells=()):
             if q in strip_meta:
                 cell.metadata = {}
         cells.append(cell)
-    nb.cells = cells + [nbformat.v4.new_code_cell(c) for c in extra_cells]
+    nb.cells = cells + [nbformat.v4.new_code_cell(c, id=f"extra-{k}") for k, c in enumerate(extra_cells)]
     return nb
 
 

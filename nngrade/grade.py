@@ -95,7 +95,8 @@ class Grader:
         return out
 
     # -- one submission: one sandboxed run, one forked child per test ------------------------------
-    def _run_submission(self, questions: list[Question], cells: list[str]
+    def _run_submission(self, questions: list[Question], cells: list[str],
+                        owners: list[str] | None = None
                         ) -> tuple[dict[str, Verdict], dict[int, Verdict]]:
         """Run the answer cells once in a fresh sandbox and every test's cases in it; return
         verdicts per case id and the error of each cell that raised."""
@@ -123,18 +124,19 @@ class Grader:
             if not out.is_dir():
                 out = work / "no-output"
                 out.mkdir()
-            results = {c.id: self._verdict(q, c, out, run)
+            owners = owners or []
+            results = {c.id: self._verdict(q, c, out, run, owners)
                        for q in questions for c in self.cases[q.id]}
             errors = {}
             for k in range(len(cells)):
                 record = codec.read_json(str(out / protocol.cell_error_name(k)))
                 if record is not None:
-                    errors[k] = self._exception(record)
+                    errors[k] = self._exception(record, owners)
             return results, errors
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
-    def _exception(self, record: dict[str, Any]) -> Verdict:
+    def _exception(self, record: dict[str, Any], owners: list[str]) -> Verdict:
         kind = record.get("type")
         if kind == "Timeout":
             return Verdict(False, "timeout", f"took longer than {self.limits.call_timeout:g} s of "
@@ -144,11 +146,14 @@ class Grader:
                 r"[A-Z][A-Za-z]{0,40}(Error|Exception)", kind))):
             kind = "an exception of its own class"
         msg = record.get("message")
-        line = record.get("line")
+        line, cell = record.get("line"), record.get("cell")
+        where = owners[cell] if isinstance(cell, int) and 0 <= cell < len(owners) else None
         return verdicts.exception(kind, msg if isinstance(msg, str) else "",
-                                  line=line if isinstance(line, int) else None, hide_numbers=True)
+                                  line=line if isinstance(line, int) else None, where=where,
+                                  hide_numbers=True)
 
-    def _verdict(self, q: Question, case: Case, out: Path, run: sandbox.RunResult) -> Verdict:
+    def _verdict(self, q: Question, case: Case, out: Path, run: sandbox.RunResult,
+                 owners: list[str]) -> Verdict:
         try:
             got = codec.read_result(str(out), protocol.result_stem(case.id))
         except FileNotFoundError:
@@ -162,7 +167,7 @@ class Grader:
                 if kind == "NameError" and isinstance(msg, str) and msg.startswith("function "):
                     return Verdict(False, "missing", f"function {q.function} is not defined by "
                                    f"your answer cells (renamed?)")
-                return self._exception(record)
+                return self._exception(record, owners)
             if codec.read_text(str(out / protocol.killed_name(case.test_id))) is not None \
                     or run.timed_out:
                 return Verdict(False, "timeout", f"the test was stopped after "
@@ -236,7 +241,8 @@ class Grader:
         return runs
 
     def _grade_one(self, sub: Submission, runs: list[tuple[Question, list[str]]]) -> None:
-        results, errors = self._run_submission([q for q, _ in runs], runs[0][1])
+        results, errors = self._run_submission([q for q, _ in runs], runs[0][1],
+                                               sub.cell_questions)
         for q, _ in runs:
             self._score(sub, q, results, None)
         for k, v in errors.items():

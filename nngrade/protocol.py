@@ -14,7 +14,8 @@ What the runner may write into ``out/`` and the grader reads back (nothing else 
 * ``<call>.out.npy``        the result of a call (one array or number), or, for a list/tuple
   result, ``<call>.out.len`` (text ``"list 3"`` or ``"tuple 3"``) and ``<call>.out.<i>.npy``
   for each item (items may be lists again, with the same rule);
-* ``<call>.err``            the call raised: JSON ``{"type", "message", "line"}``;
+* ``<call>.err``            the call raised: JSON ``{"type", "message", "line", "cell"}`` (the
+  line in answer cell number ``cell`` where it was raised, or null);
 * ``<call>.inplace``        the call modified argument arrays in place: their names, one a line;
 * ``cell-<k>.err``          running answer cell k raised (same JSON as ``<call>.err``);
 * ``<test>.killed``         the test's process was killed at its wall-clock deadline;

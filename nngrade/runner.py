@@ -125,19 +125,19 @@ def main():
         _replace(tmp, path)
 
     def err(name, exc):
-        line = None
+        line = cell = None
         if _isinstance(exc, SyntaxError) and exc.filename in cell_files:
-            line = exc.lineno
+            line, cell = exc.lineno, cell_files.index(exc.filename)
         tb = exc.__traceback__
         while tb is not None:
             if tb.tb_frame.f_code.co_filename in cell_files:
-                line = tb.tb_lineno
+                line, cell = tb.tb_lineno, cell_files.index(tb.tb_frame.f_code.co_filename)
             tb = tb.tb_next
         try:
             message = _str(exc)[:max_chars]
         except BaseException:  # noqa: BLE001 -- a __str__ that raises
             message = ""
-        record = {"type": _type(exc).__name__[:60], "message": message, "line": line}
+        record = {"type": _type(exc).__name__[:60], "message": message, "line": line, "cell": cell}
         write(name, json.dumps(record).encode())
 
     def save_array(value, stem):

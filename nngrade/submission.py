@@ -243,7 +243,7 @@ def to_python(code: str) -> tuple[str, bool]:
     from IPython.core.inputtransformer2 import TransformerManager
     head, _, body = code.lstrip("\n").partition("\n")
     if re.fullmatch(r"%%(capture|time)\b.*", head.strip()):  # Jupyter runs the body as a cell
-        return to_python(body)[0], True
+        return "\n" + to_python(body)[0], True   # the same line numbers
     try:
         out = TransformerManager().transform_cell(code)
     except Exception:  # leave it: the sandbox reports the syntax error

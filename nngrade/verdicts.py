@@ -242,14 +242,17 @@ def mask_numbers(message: str) -> str:
     return _NUMBERS.sub("…", message)
 
 
-def exception(type_name: str, message: str, *, line: int | None = None,
+def exception(type_name: str, message: str, *, line: int | None = None, where: str | None = None,
               hide_numbers: bool = False) -> Verdict:
     """A verdict for an exception raised by the answer (``line``: in the answer cell). The
-    grader passes ``hide_numbers=True``: messages are shown with their numbers masked."""
+    grader passes ``hide_numbers=True``: messages are shown with their numbers masked, and
+    ``where``, the question whose answer cell raised."""
     message = " ".join(str(message).split())[:300]
     if hide_numbers:
         message = mask_numbers(message)
-    at = f" (line {line} of your answer cell)" if isinstance(line, int) and line > 0 else ""
+    at = ""
+    if isinstance(line, int) and line > 0:
+        at = f" (line {line} of your answer cell{f' for {where}' if where else ''})"
     hint = _HINTS.get(type_name, "") if hide_numbers else ""
     if type_name == "NotImplementedError":
         return Verdict(False, "not_implemented", "not implemented yet")

@@ -29,7 +29,7 @@ EXPECT = {
     "empty": (0, True, {"q1": "missing"}, "empty file"),
     "invalid": (0, True, {"q1": "missing"}, "not a valid notebook"),
     "exception": (7, True, {"q1": "exception"},
-                  "raised ValueError (line 2 of your answer cell): something went wrong"),
+                  "raised ValueError (line 2 of your answer cell for q1): something went wrong"),
     "infinite_loop": (7, True, {"q1": "timeout"}, "infinite loop"),
     "infinite_loop_ignores_alarm": (8, True, {"q4": "timeout"}, "stopped after"),
     "memory_bomb": (8, True, {"q4": "exception|timeout"}, ""),
@@ -70,7 +70,8 @@ EXPECT = {
     # class 8: in-place modification undone later, extra items, leaked inputs
     "inplace_restored_at_exit": (7, True, {"q2": "input_modified"}, "modified in place"),
     "returns_extra_items_in_place_of_number": (8, True, {"q4": "shape"}, "expected (), got (3,)"),
-    "exception_leaks_inputs": (7, True, {"q1": "exception"}, "raised ValueError (line 6"),
+    "exception_leaks_inputs": (7, True, {"q1": "exception"},
+                               "raised ValueError (line 6 of your answer cell for q1)"),
 }
 HONEST = {name for name, (total, exact, _, _) in EXPECT.items() if total == 10 and exact}
 NOT_GRADED = {"notes.txt": "not a Jupyter notebook"}

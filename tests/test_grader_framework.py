@@ -174,7 +174,7 @@ def test_ipython_syntax_is_translated_as_jupyter_does_and_cells_found_by_functio
     assert "run_line_magic('pinfo', 'np.exp')" in code and ".system('ls')" in code
     compile(code, "<cell>", "exec")
     code, changed = submission.to_python("%%time\ndef f(x):\n    return x\n")
-    assert changed and code.startswith("def f(x):")                # the body of %%time is the cell
+    assert changed and code.startswith("\ndef f(x):")              # the body of %%time is the cell
     assert submission.to_python("x = 1\n") == ("x = 1\n", False)
     nb = generate.student_notebook(sheet("01_neuron"))
     for c in nb.cells:
@@ -223,8 +223,9 @@ def test_batch_factors_are_named_n_nk_or_k():
 
 
 def test_exception_messages_in_grader_feedback_hide_numbers():
-    v = verdicts.exception("ValueError", "x=[0.25, -1.5e-3] index 7 in q1", line=4, hide_numbers=True)
-    assert v.message == "raised ValueError (line 4 of your answer cell): x=[…] index … in q1"
+    v = verdicts.exception("ValueError", "x=[0.25, -1.5e-3] index 7 in q1", line=4, where="q1",
+                           hide_numbers=True)
+    assert v.message == "raised ValueError (line 4 of your answer cell for q1): x=[…] index … in q1"
     assert "0.25" in verdicts.exception("ValueError", "x=[0.25]").message   # the student's own check
 
 

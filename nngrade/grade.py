@@ -105,7 +105,8 @@ class Grader:
             inputs = work / protocol.IN
             inputs.mkdir()
             for k, code in enumerate(cells):
-                (inputs / protocol.cell_file(k)).write_text(code, encoding="utf-8")
+                (inputs / protocol.cell_file(k)).write_text(code, encoding="utf-8",
+                                                           errors="replace")  # lone surrogates
             tests = []
             for q in questions:
                 for test_id, _, cases in self.tests(q):
@@ -341,7 +342,13 @@ def grade_folder(sheet: Sheet | str | Path, folder: Path, gradebook: Path,
     skipped = [NotGraded(e.name, e.reason) for e in entries if e.reason is not None]
     subs = grader.grade([e for e in entries if e.reason is None], jobs=jobs)
     for sub in subs:
-        report.atomic_write(feedback_dir / f"{sub.student}.md", grader.feedback(sub))
+        try:
+            text = grader.feedback(sub)
+        except Exception as exc:  # the guard: a row and a feedback file whatever happens
+            text = (f"# Feedback on {grader.sheet.name}: {sub.student}\n\nTotal: {sub.total:g} / "
+                    f"{grader.sheet.points:g}\n\n(the details could not be written: "
+                    f"{type(exc).__name__})\n")
+        report.atomic_write(feedback_dir / f"{sub.student}.md", text)
     report.atomic_write(gradebook, grader.gradebook(subs))
     report.atomic_write(report.not_graded_path(gradebook), report.not_graded(skipped))
     grader.not_graded = skipped

@@ -56,6 +56,7 @@ class Entry:
     name: str
     student: str | None = None
     reason: str | None = None
+    key: str = ""       # the exact relative name (not UTF-8: surrogate escapes), for the id
 
 
 class SubmissionError(ValueError):
@@ -101,7 +102,7 @@ def list_folder(folder: Path) -> list[Entry]:
     anything but directories."""
     entries: list[Entry] = []
 
-    def walk(directory: Path, prefix: str, depth: int) -> None:
+    def walk(directory: Path, prefix: str, raw: str, depth: int) -> None:
         try:
             with os.scandir(directory) as it:
                 found = []
@@ -113,7 +114,9 @@ def list_folder(folder: Path) -> list[Entry]:
             entries.append(Entry(directory, prefix or ".", reason=f"folder cannot be read ({exc.strerror})"))
             return
         for e in sorted(found, key=lambda e: e.name):
-            name = prefix + e.name
+            # a name that is not UTF-8 is shown with its bad bytes replaced
+            name = prefix + e.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            key = raw + e.name
             path = Path(e.path)
             try:
                 mode = e.stat(follow_symlinks=False).st_mode
@@ -129,22 +132,22 @@ def list_folder(folder: Path) -> list[Entry]:
                 if depth >= MAX_FOLDER_DEPTH:
                     entries.append(Entry(path, name, reason="folder nested too deeply"))
                 else:
-                    walk(path, name + "/", depth + 1)
+                    walk(path, name + "/", key + "/", depth + 1)
             elif not stat.S_ISREG(mode):
                 entries.append(Entry(path, name, reason="not a regular file (a FIFO, socket or device)"))
             elif not e.name.lower().endswith(".ipynb"):
                 entries.append(Entry(path, name, reason="not a Jupyter notebook (.ipynb)"))
             else:
-                entries.append(Entry(path, name))
+                entries.append(Entry(path, name, key=key))
         if len(entries) >= MAX_FOLDER_ENTRIES:
             entries.append(Entry(directory, prefix or ".", reason=f"more than {MAX_FOLDER_ENTRIES} "
                                  f"entries: the rest of this folder was not looked at"))
 
-    walk(Path(folder), "", 0)
-    ids = student_ids([e.name for e in entries if e.reason is None])
+    walk(Path(folder), "", "", 0)
+    ids = student_ids([e.key for e in entries if e.reason is None])
     for e in entries:
         if e.reason is None:
-            e.student = ids[e.name]
+            e.student = ids[e.key]
     return entries
 
 

@@ -59,6 +59,7 @@ EXPECT = {
     "answer_returns_huge_array": (7, True, {"q1": "exception"}, "too large to be a result"),
     "answer_returns_object": (7, True, {"q1": "exception"}, "returned a Sneaky"),
     "metadata_of_unexpected_types": (10, True, {}, "metadata was changed"),
+    "lone_surrogates": (7, True, {"q1": "exception"}, "raised ValueError"),
     # class 4: what runs in Jupyter and passes check() grades the same
     "numba_cache": (10, True, {}, "Total: 10 / 10"),
     "percent_continuation_and_help": (10, True, {}, "they are skipped when grading"),

@@ -47,23 +47,30 @@ def test_every_file_in_the_folder_is_graded_or_listed(tmp_path):
     shutil.copy(honest, folder / ".ipynb_checkpoints" / "bob-checkpoint.ipynb")
     (folder / "link.ipynb").symlink_to(ROOT / "exercises" / "source" / "01_neuron.ipynb")
     os.mkfifo(folder / "pipe.ipynb")
+    for raw in (b"bad\xff.ipynb", b"bad\xfe.ipynb"):                # not UTF-8: two students
+        shutil.copy(honest, os.path.join(os.fsencode(folder), raw))
     out = tmp_path / "out"
     start = time.monotonic()
     grader, subs = grade.grade_folder(sheet("01_neuron"), folder, out / "grades.csv",
                                           jobs=2, seed=3, limits=FAST)
     assert time.monotonic() - start < 120
     rows = rows_of(out / "grades.csv")
+    with open(out / "grades.csv") as fh:
+        bad = [r for r in csv.DictReader(fh) if r["file"] == "bad\ufffd.ipynb"]
+    assert len(bad) == 2 and bad[0]["student"] != bad[1]["student"]
+    assert [r["total"] for r in bad] == ["10", "10"]
+    rows.pop("bad\ufffd.ipynb")
     assert set(rows) == {"Ana Lopez.ipynb", "Ana_Lopez.ipynb", "bob.ipynb", "Bob.ipynb",
                          "carol/01_neuron.ipynb"}
     totals = {f: r["total"] for f, r in rows.items()}
     assert totals == {"Ana Lopez.ipynb": "10", "Ana_Lopez.ipynb": "7", "bob.ipynb": "10",
                       "Bob.ipynb": "7", "carol/01_neuron.ipynb": "10"}
-    ids = [r["student"] for r in rows.values()]
-    assert len({i.lower() for i in ids}) == len(ids) == 5
+    ids = [r["student"] for r in rows.values()] + [r["student"] for r in bad]
+    assert len({i.lower() for i in ids}) == len(ids) == 7
     assert rows["carol/01_neuron.ipynb"]["student"] == "carol-01_neuron"
     assert rows["Ana Lopez.ipynb"]["student"].startswith("Ana_Lopez-")
     feedback = sorted((out / "grades-feedback").iterdir())
-    assert len(feedback) == 5                                   # nothing overwrote anything
+    assert len(feedback) == 7                                   # nothing overwrote anything
     for f, r in rows.items():
         text = (out / "grades-feedback" / f"{r['student']}.md").read_text()
         assert f"File: {f}\n" in text and f"Total: {r['total']} / 10" in text

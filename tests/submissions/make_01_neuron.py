@@ -323,6 +323,14 @@ data["cells"].insert(0, 42)
 data["cells"].insert(1, {"cell_type": ["code"], "source": 7, "metadata": None})
 (OUT / "metadata_of_unexpected_types.ipynb").write_text(_json.dumps(data))
 
+# lone surrogates (valid JSON escapes, not valid UTF-8) in the code and in an exception message
+data = _json.loads(nbformat.writes(nb_with({"q1": """
+    def weighted_sum(x, w, b):
+        # SURROGATE
+        raise ValueError("SURROGATE")
+"""})))
+(OUT / "lone_surrogates.ipynb").write_text(_json.dumps(data).replace("SURROGATE", "\\ud800 and \\udfff"))
+
 # --- class 4: what runs in Jupyter and passes check() grades the same ------------------------------
 write("numba_cache", nb_with({"q1": """
     from numba import njit

@@ -65,6 +65,8 @@ def hidden(name: str, points: float, make: Callable[[np.random.Generator], dict[
     """A hidden test worth ``points``: ``make(rng)`` returns the arguments of one case."""
     if points <= 0:
         raise AuthoringError(f"hidden test {name!r}: points must be positive")
+    if not isinstance(cases, int) or cases < 1:
+        raise AuthoringError(f"hidden test {name!r}: cases must be a positive integer")
     return Test(name=name, points=float(points), public=False, make=make, cases=cases)
 
 

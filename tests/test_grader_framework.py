@@ -82,7 +82,7 @@ def test_markers_outside_answer_cells_and_missing_tests_are_refused(tmp_path):
     with pytest.raises(sheets.AuthoringError, match="expect"):
         sheets.load_sheet(make_source(tmp_path, extra=[wrong]))
     with pytest.raises(sheets.AuthoringError, match="cases must be a positive integer"):
-        sheets.load_sheet(make_source(tmp_path, tests=TESTS.replace("size=3))", "size=3), cases=0)")))
+        sheets.load_sheet(make_source(tmp_path, tests=TESTS.replace("size=3)))", "size=3)), cases=0)")))
 
 
 def test_out_of_date_is_detected():

@@ -258,42 +258,32 @@ def kill_dirs(dirs: list[Path], patience: float = 5.0) -> bool:
         except OSError:
             pass
     frozen = [d for d in dirs if (d / "freezer.state").exists()]
-    for d in frozen:
+    for d in frozen:      # frozen, nobody can fork while the kill goes round
         try:
             _write(d / "freezer.state", "FROZEN")
         except OSError:
             pass
     deadline = time.monotonic() + patience
-    try:
-        while True:
-            pids = set().union(*(_procs(d) for d in dirs)) if dirs else set()
-            if not pids:
-                return True
-            if time.monotonic() > deadline:
-                return False
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
-            if frozen:   # killed frozen tasks die once thawed
-                for d in frozen:
-                    try:
-                        _write(d / "freezer.state", "THAWED")
-                    except OSError:
-                        pass
-            time.sleep(0.01)
-            for d in frozen:
-                try:
-                    _write(d / "freezer.state", "FROZEN")
-                except OSError:
-                    pass
-    finally:
-        for d in frozen:
+    first = True
+    while True:
+        pids = set().union(*(_procs(d) for d in dirs)) if dirs else set()
+        if not pids:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        for pid in pids:
             try:
-                _write(d / "freezer.state", "THAWED")
+                os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
+        if first:         # killed tasks die once thawed
+            for d in frozen:
+                try:
+                    _write(d / "freezer.state", "THAWED")
+                except OSError:
+                    pass
+            first = False
+        time.sleep(0.01)
 
 
 def remove_dir(d: Path, patience: float = 5.0) -> None:

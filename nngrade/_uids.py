@@ -15,7 +15,6 @@ import errno
 import fcntl
 import json
 import os
-import random
 import stat
 from pathlib import Path
 
@@ -65,12 +64,12 @@ class UidLease:
         self.release()
 
 
-def acquire(rng: random.Random | None = None) -> UidLease:
-    """Lease a free uid (starting at a random one, so that graders rarely probe the same files).
+def acquire(offset: int = 0) -> UidLease:
+    """Lease the lowest free uid from ``UID_BASE + offset`` on (so the lease files stay few).
 
     ``lease.stale`` is the record left by a previous owner that died mid-run (else None)."""
     folder = lease_dir()
-    start = (rng or random.SystemRandom()).randrange(UID_COUNT)
+    start = offset % UID_COUNT
     for k in range(UID_COUNT):
         uid = UID_BASE + (start + k) % UID_COUNT
         fd = os.open(folder / f"uid-{uid}", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,

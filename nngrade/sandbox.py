@@ -92,6 +92,7 @@ class RunResult:
     memory_peak: int | None = None      # bytes, all processes together (None: no cgroup)
     oom_kills: int = 0                  # processes killed at the run's memory limit
     disk_full: bool = False             # out/ reached Limits.disk_mb
+    uid: int | None = None              # the leased uid the run ran as (root modes)
 
 
 # -- what this machine offers ----------------------------------------------------------------
@@ -622,4 +623,5 @@ def run(workdir: Path, job: dict, limits: Limits, mode: str, mask: list[str],
                 _active.discard(proc.pid)
                 if _subreaper:
                     reap_orphans(_active)
-    return RunResult(timed_out, proc.returncode, time.monotonic() - start, **stats)
+    return RunResult(timed_out, proc.returncode, time.monotonic() - start, **stats,
+                     uid=lease.uid if lease else None)

@@ -9,7 +9,11 @@ what it does not on this machine; :func:`check` refuses a mode that cannot work 
   the run's work directory are bound back. The run drops to a private uid leased for it alone.
 * ``user`` (root without namespaces): the leased private uid, per-run cgroups and out/ tmpfs, but
   files are protected only by their permissions, no network or IPC isolation.
-* ``limits`` (not root): your own user; rlimits, timeouts and killing the process group only.
+* ``userns`` (not root, bubblewrap and unprivileged user namespaces): the same namespaces and
+  folder hiding as ``namespaces``, read-only but for out/, as your own uid; no cgroups, no out/
+  size limit, no process-count limit.
+* ``limits`` (not root, no bubblewrap): your own user; rlimits, timeouts and killing the process
+  group only: answers can read the reference solutions.
 
 In the root modes, each run also gets (when the kernel offers them; :func:`describe` names the
 ones missing): a cgroup bounding the memory, process count and CPU share of all its processes
@@ -57,7 +61,7 @@ UNSHARE = ["unshare", "--net", "--mount", "--pid", "--ipc", "--uts", "--fork", "
            "--mount-proc"]
 BWRAP_NS = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
             "--unshare-cgroup-try", "--die-with-parent", "--new-session"]
-MODES = ("namespaces", "user", "limits")            # strongest first
+MODES = ("namespaces", "user", "userns", "limits")            # strongest first
 RANK = {m: len(MODES) - k for k, m in enumerate(MODES)}
 # A shell joins the run's cgroups, then becomes the sandbox: every descendant starts inside them.
 _JOIN = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"'
@@ -129,7 +133,10 @@ def _sandbox_argv(tool: str, workdir: Path, exposes: list[tuple[str, list[str]]]
                   uid: int | None) -> list[str]:
     if tool == "unshare":
         return list(UNSHARE)
-    argv = ["bwrap", *BWRAP_NS, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    argv = ["bwrap", *BWRAP_NS]
+    if os.geteuid() != 0:   # unprivileged: a user namespace, and no further ones inside it
+        argv += ["--unshare-user", "--disable-userns"]
+    argv += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
     for hide, keeps in exposes:
         perms = "1777" if hide in TMP_DIRS or hide == tempfile.gettempdir() else "0755"
         argv += ["--perms", perms, "--size", str(16 << 20), "--tmpfs", hide]
@@ -155,34 +162,35 @@ def _probe() -> dict:
     out = {"root": root, "bwrap": None, "unshare": False, "cgroups": {}, "tmpfs": False,
            "leases": None}
     py = [_interpreter(), "-I", "-S", "-c", "0"]
-    if root:
-        work = Path(tempfile.mkdtemp(prefix="nngrade-probe-"))
-        try:
-            (work / "out").mkdir()
-            if shutil.which("bwrap"):
-                argv = _sandbox_argv("bwrap", work, exposures(work), None) + py
-                try:
-                    r = subprocess.run(argv, capture_output=True, timeout=30)
-                    if r.returncode == 0:
-                        ver = subprocess.run(["bwrap", "--version"], capture_output=True,
-                                             text=True, timeout=10).stdout.strip()
-                        out["bwrap"] = ver or "bwrap"
-                except (OSError, subprocess.SubprocessError):
-                    pass
-            if shutil.which("unshare"):
-                try:
-                    r = subprocess.run(UNSHARE + py, capture_output=True, timeout=30)
-                    out["unshare"] = r.returncode == 0
-                except (OSError, subprocess.SubprocessError):
-                    pass
+    work = Path(tempfile.mkdtemp(prefix="nngrade-probe-"))
+    try:
+        (work / "out").mkdir()
+        if shutil.which("bwrap"):
+            argv = _sandbox_argv("bwrap", work, exposures(work), None) + py
+            try:
+                r = subprocess.run(argv, capture_output=True, timeout=30)
+                if r.returncode == 0:
+                    ver = subprocess.run(["bwrap", "--version"], capture_output=True,
+                                         text=True, timeout=10).stdout.strip()
+                    out["bwrap"] = ver or "bwrap"
+            except (OSError, subprocess.SubprocessError):
+                pass
+        if root and shutil.which("unshare"):
+            try:
+                r = subprocess.run(UNSHARE + py, capture_output=True, timeout=30)
+                out["unshare"] = r.returncode == 0
+            except (OSError, subprocess.SubprocessError):
+                pass
+        if root:
             try:
                 _mount_tmpfs(work / "out", "size=1m,mode=0700")
                 _umount(work / "out")
                 out["tmpfs"] = True
             except OSError:
                 pass
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if root:
         try:
             _uids.lease_dir()
             out["leases"] = str(_uids.LEASE_DIR)
@@ -195,7 +203,9 @@ def _probe() -> dict:
 
 def _strongest() -> str:
     p = _probe()
-    if not p["root"] or not p["leases"]:
+    if not p["root"]:
+        return "userns" if p["bwrap"] else "limits"
+    if not p["leases"]:
         return "limits"
     if p["bwrap"] or p["unshare"]:
         return "namespaces"
@@ -216,6 +226,12 @@ def _unusable(mode: str) -> list[str]:
         why.append("no namespaces: bubblewrap (bwrap) is not installed or cannot create "
                    "namespaces here, and neither can `unshare` (apt-get install bubblewrap; "
                    "in a container, allow CAP_SYS_ADMIN or user namespaces)")
+    if mode == "userns" and p["root"]:
+        why.append("'userns' is the mode for graders that are not root (as root use "
+                   "'namespaces': it adds a private uid and cgroups)")
+    if mode == "userns" and not p["root"] and not p["bwrap"]:
+        why.append("bubblewrap (bwrap) is not installed or cannot create user namespaces here "
+                   "(apt-get install bubblewrap; sysctl kernel.unprivileged_userns_clone=1)")
     if mode == "user" and p["root"] and not interpreter_public():
         why.append(f"the interpreter {sys.executable} lies in a folder other users cannot "
                    f"enter ({', '.join(map(str, _closed_ancestors(_needed())))}): the private "
@@ -223,29 +239,45 @@ def _unusable(mode: str) -> list[str]:
     return why
 
 
+def limitations(mode: str) -> list[str]:
+    """What ``mode`` never protects, on any machine (each a sentence)."""
+    return {
+        "limits": ["no private uid: answers run as your own user and can read (and change) "
+                   "every file you can, including the reference solutions and the sheet "
+                   "sources, and plant files outside their folder",
+                   "no namespaces: answers can reach the network and see and signal your "
+                   "processes",
+                   "no IPC isolation: SysV shared memory can outlive a run and pass data "
+                   "between submissions",
+                   "no cgroups: memory, processes and CPU are bounded per process only; time "
+                   "limits are wall-clock"],
+        "userns": ["no private uid: answers run as your own uid (inside namespaces: they see "
+                   "only system folders, the interpreter and their own folder, read-only but "
+                   "out/)",
+                   "no process-count limit: a fork bomb is stopped only by the machine's limits",
+                   "out/ is not bounded as a whole (only each file, to fsize_mb)",
+                   "no cgroups: memory, processes and CPU are bounded per process only; time "
+                   "limits are wall-clock"],
+        "user": ["no mount namespace: files are protected only by their permissions (anything "
+                 "world-readable, e.g. a course checkout with the reference solutions, can be "
+                 "read)",
+                 "no network namespace: answers can reach the network",
+                 "no IPC namespace: SysV IPC objects of the run's uid are removed after it, but "
+                 "two runs at the same time can share memory"],
+    }.get(mode, [])
+
+
 def missing(mode: str) -> list[str]:
-    """Protections of ``mode`` lost on this machine, each as a sentence naming what is missing."""
+    """Protections of ``mode`` lost on *this machine* (a mechanism missing here), each as a
+    sentence naming the mechanism and what is lost; or why the mode cannot run at all."""
     if _unusable(mode):
         return _unusable(mode)
     p, lost = _probe(), []
     cg = p["cgroups"]
-    if mode == "limits":
-        lost += ["no private uid: answers run as your own user and can read (and change) every "
-                 "file you can, including the reference solutions and the sheet sources, and "
-                 "plant files outside their folder",
-                 "no namespaces: answers can reach the network and see and signal your processes",
-                 "no IPC isolation: SysV shared memory can outlive a run and pass data between "
-                 "submissions"]
-    if mode == "user":
-        lost += ["no mount namespace: files are protected only by their permissions (anything "
-                 "world-readable, e.g. a course checkout with the reference solutions, can be read)",
-                 "no network namespace: answers can reach the network",
-                 "no IPC namespace: SysV IPC objects of the run's uid are removed after it, but "
-                 "two runs at the same time can share memory"]
     if mode == "namespaces" and not p["bwrap"]:
         lost.append("bubblewrap (bwrap) is not installed: util-linux `unshare` is used "
                     "(same namespaces, but no new terminal session and no capability drop)")
-    if mode in ("namespaces", "user") or cg:
+    if mode in ("namespaces", "user"):
         if "memory" not in cg:
             lost.append("no memory cgroup: memory is bounded per process (address space) "
                         "only, so N processes of one submission can use N x the limit")
@@ -256,12 +288,9 @@ def missing(mode: str) -> list[str]:
         if "cpuacct" not in cg:
             lost.append("no CPU accounting (cpuacct) cgroup: time limits are wall-clock, so "
                         "another submission's load can make an honest one time out")
-    if mode in ("namespaces", "user") and not p["tmpfs"]:
-        lost.append("cannot mount a tmpfs: out/ is not bounded as a whole (only each file, "
-                    "to fsize_mb)")
-    if mode == "limits" and not cg:
-        lost.append("no cgroups: memory, processes and CPU are bounded per process only; "
-                    "time limits are wall-clock")
+        if not p["tmpfs"]:
+            lost.append("cannot mount a tmpfs: out/ is not bounded as a whole (only each file, "
+                        "to fsize_mb)")
     return lost
 
 
@@ -271,12 +300,15 @@ def describe(mode: str) -> str:
     if _unusable(mode):
         return f"isolation {mode!r} is unavailable: " + "; ".join(_unusable(mode))
     tool = {"namespaces": f"{p['bwrap'] or 'util-linux unshare'}, private leased uid",
-            "user": "private leased uid, no namespaces", "limits": "your own user"}[mode]
+            "user": "private leased uid, no namespaces",
+            "userns": f"{p['bwrap']} in a user namespace, your own uid",
+            "limits": "your own user"}[mode]
     has = ["per-process CPU, address-space, file-size and open-file limits; a wall-clock "
            "timeout; a minimal environment"]
-    if mode == "namespaces":
+    if mode in ("namespaces", "userns"):
         has.append("new PID, IPC, network, UTS and mount namespaces: only system folders, the "
-                   "interpreter and the run's own folder are visible; IPC objects die with the run")
+                   "interpreter and the run's own folder are visible; IPC objects die with the "
+                   "run, and so does every process it started")
     if mode in ("namespaces", "user"):
         has.append("a private uid leased for this run alone (no other grader or worker uses it "
                    "at the same time)")
@@ -290,7 +322,7 @@ def describe(mode: str) -> str:
                    f"killed when it ends")
     lines = [f"isolation: {mode} ({tool})", "  in force:"]
     lines += [f"  - {h}" for h in has]
-    lost = missing(mode)
+    lost = limitations(mode) + missing(mode)
     lines.append("  NOT protected:" if lost else "  nothing of this mode is missing here")
     lines += [f"  - {w}" for w in lost]
     return "\n".join(lines)
@@ -307,14 +339,16 @@ def detect_mode(require: str | None = None) -> str:
     """The strongest isolation available here: 'namespaces', 'user' or 'limits'.
 
     With ``require``, raise IsolationUnavailable unless ``require`` or stronger is available
-    with every protection of ``require`` in force (nothing in :func:`missing`). The message names
+    with every mechanism of ``require`` working here (nothing in :func:`missing`). The message names
     what is missing and how to accept weaker isolation (``--isolation MODE``)."""
     mode = _strongest()
     if require is None:
         return mode
     if require not in MODES:
         raise ValueError(f"require must be one of {MODES}, got {require!r}")
-    lacking = _unusable(require) or (missing(require) if RANK[mode] == RANK[require] else [])
+    if RANK[mode] > RANK[require]:
+        return mode
+    lacking = _unusable(require) or missing(require)
     if RANK[mode] < RANK[require] or lacking:
         raise IsolationUnavailable(
             f"isolation {require!r} is not fully available here (best: {mode!r}). Missing:\n"
@@ -530,8 +564,8 @@ def run(workdir: Path, job: dict, limits: Limits, mode: str, mask: list[str],
         if lease is not None and lease.stale is not None:
             _recover(lease)
         uid = lease.uid if lease else None
-        tool = (("bwrap" if p["bwrap"] else "unshare") if mode == "namespaces" else None)
-        exposes = exposures(workdir, mask) if mode == "namespaces" else []
+        tool = {"namespaces": "bwrap" if p["bwrap"] else "unshare", "userns": "bwrap"}.get(mode)
+        exposes = exposures(workdir, mask) if tool else []
         job = dict(job, uid=uid, expose=exposes if tool == "unshare" else [],
                    path=[numpy_path()], call_timeout=limits.call_timeout,
                    limits={"as": limits.memory_mb << 20, "cpu": int(budget) + 1,

@@ -96,7 +96,8 @@ def test_describe_names_what_each_mode_does_not_protect():
 
 
 def test_weaker_isolation_is_refused_unless_asked(monkeypatch):
-    probe = dict(sandbox._probe(), root=False)
+    """A grader that is not root, without and with bubblewrap, as the probe would find it."""
+    probe = dict(sandbox._probe(), root=False, bwrap=None, unshare=False, tmpfs=False, cgroups={})
     monkeypatch.setattr(sandbox, "_probe", lambda: probe)
     assert sandbox.detect_mode() == "limits"
     with pytest.raises(sandbox.IsolationUnavailable) as exc:
@@ -104,7 +105,15 @@ def test_weaker_isolation_is_refused_unless_asked(monkeypatch):
     assert "not root" in str(exc.value) and "--isolation limits" in str(exc.value)
     with pytest.raises(sandbox.IsolationUnavailable, match="not root"):
         sandbox.check("user")
+    with pytest.raises(sandbox.IsolationUnavailable, match="bubblewrap"):
+        sandbox.check("userns")
     sandbox.check("limits")     # asked for explicitly: allowed
+    probe["bwrap"] = "bubblewrap 0.8.0"
+    assert sandbox.detect_mode() == "userns"
+    assert sandbox.detect_mode(require="userns") == "userns"
+    with pytest.raises(sandbox.IsolationUnavailable, match="--isolation userns"):
+        sandbox.detect_mode(require="namespaces")
+    assert "no private uid" in sandbox.describe("userns")
 
 
 def test_user_mode_refused_when_the_sandbox_uid_cannot_start_the_interpreter():
@@ -453,3 +462,65 @@ def test_two_graders_at_once_give_the_gradebooks_each_gives_alone(folders):
     rows = _rows(base / "both-b.csv")
     assert float(rows["shm_reader"]["q1"]) == 0      # no answers through shared memory
     assert processes_with("nngrade-iso-daemon") == []
+
+
+def test_without_bubblewrap_unshare_still_gives_a_private_ipc_namespace(monkeypatch):
+    need(MODE == "namespaces" and sandbox._probe()["unshare"], "needs root with util-linux unshare")
+    monkeypatch.setitem(sandbox._probe(), "bwrap", None)      # as if bwrap were not installed
+    assert "bubblewrap (bwrap) is not installed" in sandbox.describe("namespaces")
+    res, files = run_cell(SHM + textwrap.dedent(f"""
+        shmid = libc.shmget(KEY, SIZE, 0o1000 | 0o666)
+        ctypes.memset(libc.shmat(shmid, None, 0), 1, SIZE)
+        open("out/created", "w").write(str(shmid))
+        try:
+            open({str(ROOT / "exercises" / "source" / "01_neuron.ipynb")!r}).read()
+            open("out/read", "w").write("read the sheet source")
+        except OSError as exc:
+            open("out/read", "w").write(type(exc).__name__)
+    """))
+    assert int(files["created"]) >= 0
+    assert files["read"] != b"read the sheet source"
+    assert 0x4E4E4731 not in _shm_keys()
+
+
+NON_ROOT = """
+import sys
+sys.path[:0] = [sys.argv[1], sys.argv[2]]
+import shutil, tempfile
+from pathlib import Path
+from nngrade import sandbox
+mode = sandbox.detect_mode()
+work = Path(tempfile.mkdtemp(prefix="nngrade-nr-"))
+(work / "in").mkdir()
+code = "open('out/read', 'w').write(str(len(open(%r).read())))" % sys.argv[3]
+job = {"setup": "", "cells": [code], "question_timeout": 5, "questions": []}
+res = sandbox.run(work, job, sandbox.Limits(timeout=5, call_timeout=5), mode, [])
+read = (work / "out" / "read").read_text() if (work / "out" / "read").exists() else ""
+shutil.rmtree(work)
+print(mode, res.returncode, read or "-")
+print(sandbox.describe(mode))
+"""
+
+
+def test_grader_that_is_not_root_hides_the_sources_or_says_it_does_not():
+    """As an ordinary user: 'userns' (bubblewrap) hides the sheet sources; 'limits' cannot and says
+    so. Needs root here only to become an ordinary user, and an interpreter that user can run."""
+    need(os.geteuid() == 0, "needs root to run the grader as an ordinary user")
+    py = f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}"
+    need(os.access(py, os.X_OK), f"no system {py} (same version as this venv) for the ordinary user")
+    source = ROOT / "exercises" / "source" / "01_neuron.ipynb"
+    site = sandbox.numpy_path()
+    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                        py, "-I", "-c", NON_ROOT, str(ROOT), site, str(source)],
+                       capture_output=True, text=True, timeout=120, cwd="/")
+    need(r.returncode == 0 or "Permission denied" not in r.stderr,
+         "the ordinary user cannot read this checkout or the venv")
+    assert r.returncode == 0, r.stderr
+    first, _, text = r.stdout.partition("\n")
+    mode, returncode, read = first.split()
+    assert returncode == "0"
+    if mode == "userns":
+        assert read in ("-", "0")                 # the sheet source is not there
+    else:
+        assert mode == "limits" and int(read) == len(source.read_text())
+        assert "reference solutions" in text      # and the grader says so

@@ -585,15 +585,16 @@ def run(workdir: Path, job: dict, limits: Limits, mode: str, mask: list[str],
             os.chmod(out, 0o700)
         else:
             os.chmod(workdir, 0o700)
+        name = f"nngrade-{uid}" if uid is not None else f"nngrade-p{os.getpid()}-{id(job)}"
+        if lease is not None:   # first say what will be made, for the clean-up after a crash
+            lease.record(cgroups=sorted({str(d / name) for _, d in _cgroup.parents().values()}),
+                         mount=str(out) if p["tmpfs"] else None)
         if _cgroup.parents():
-            name = f"nngrade-{uid}" if uid is not None else f"nngrade-p{os.getpid()}-{id(job)}"
             cgroup = _cgroup.RunCgroup(name, limits.memory_mb << 20, limits.nproc, limits.cpus)
         if uid is not None and p["tmpfs"]:
             _mount_tmpfs(out, f"size={limits.disk_mb << 20},nr_inodes=16384,mode=0700,"
                               f"uid={uid},gid={uid}")
             mnt = out
-        if lease is not None:
-            lease.record(cgroups=cgroup.paths if cgroup else [], mount=str(mnt) if mnt else None)
 
         argv = [_interpreter(), "-I", "-S", str(workdir / "harness.py"), str(workdir)]
         if tool:
@@ -601,7 +602,10 @@ def run(workdir: Path, job: dict, limits: Limits, mode: str, mask: list[str],
         if cgroup is not None:
             argv = ["/bin/sh", "-c", _JOIN, "nngrade-join", *cgroup.procs_files, "--", *argv]
         env = {"PATH": "/usr/bin:/bin", "HOME": str(workdir), "LANG": "C.UTF-8",
-               "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+               "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+               # the one writable place that is the run's own in every mode (/tmp is shared
+               # outside the namespace modes); counted in its out/ size
+               "NUMBA_CACHE_DIR": str(out / ".cache")}
         cpu_limit = budget if cgroup is not None and cgroup.cpu_seconds() is not None else None
         wall_limit = budget * limits.wall_factor if cpu_limit is not None else budget
         start = time.monotonic()

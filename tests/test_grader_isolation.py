@@ -187,6 +187,8 @@ def test_uid_leases_are_exclusive_across_processes_and_recovered_after_a_crash()
     again = _uids.acquire(offset)
     assert again.uid == uids_a[0] and again.stale is None   # clean release leaves no record
     again.release()
+    for uid in uids_a + uids_b + [mine.uid]:     # nobody else searches from this offset
+        (_uids.LEASE_DIR / f"uid-{uid}").unlink(missing_ok=True)
 
 
 # -- item 3: one submission, bounded as a whole ------------------------------------------------------------
@@ -524,3 +526,53 @@ def test_grader_that_is_not_root_hides_the_sources_or_says_it_does_not():
     else:
         assert mode == "limits" and int(read) == len(source.read_text())
         assert "reference solutions" in text      # and the grader says so
+
+
+CRASH = """
+import sys, tempfile
+from pathlib import Path
+from nngrade import sandbox
+work = Path(tempfile.mkdtemp(prefix="nngrade-crash-"))
+(work / "in").mkdir()
+job = {"setup": "", "cells": ["import time\\nopen('out/started', 'w').write('1')\\ntime.sleep(60)"],
+       "question_timeout": 60, "questions": []}
+print(work, flush=True)
+sandbox.run(work, job, sandbox.Limits(timeout=60, call_timeout=60), sys.argv[1], [])
+"""
+
+
+def test_what_a_killed_grader_left_is_removed_by_the_next_owner_of_its_uid():
+    need(ROOT_MODE, "uid leases are for root graders")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    grader = subprocess.Popen([sys.executable, "-c", CRASH, MODE], stdout=subprocess.PIPE,
+                              text=True, env=env, cwd=ROOT)
+    work = Path(grader.stdout.readline().strip())
+    try:
+        assert wait_for(work / "out" / "started")
+        uid = os.stat(work / "out").st_uid
+        held = _uids.holders()
+        assert held.get(uid) == grader.pid
+    finally:
+        grader.kill()                          # SIGKILL: no clean-up of its own
+        grader.wait()
+    leftovers = [parent / f"nngrade-{uid}" for _, parent in CG.values()]
+    mounted = sandbox._mounted(str(work / "out"))
+    print(f"killed grader left: {sum(p.exists() for p in leftovers)} cgroup folders, "
+          f"out/ tmpfs mounted: {mounted}")
+    lease = _uids.acquire(uid - _uids.UID_BASE)
+    try:
+        assert lease.uid == uid and lease.stale is not None and lease.stale["pid"] == grader.pid
+        sandbox._recover(lease)
+    finally:
+        lease.release()
+    assert not any(p.exists() for p in leftovers)
+    assert not sandbox._mounted(str(work / "out"))
+    assert not [e for e in os.listdir("/proc") if e.isdigit() and _owner(e) == uid]
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def _owner(pid: str) -> int | None:
+    try:
+        return os.stat(f"/proc/{pid}").st_uid
+    except OSError:
+        return None

@@ -576,3 +576,29 @@ def _owner(pid: str) -> int | None:
         return os.stat(f"/proc/{pid}").st_uid
     except OSError:
         return None
+
+
+def test_cgroup_v2_accounting_and_kill(monkeypatch):
+    """The v2 code path, on whatever v2 hierarchy is mounted (hybrid machines have one without
+    controllers: this checks CPU accounting and ``cgroup.kill``, not v2 memory/pids/cpu limits)."""
+    need(os.geteuid() == 0, "needs root to create cgroups")
+    v2 = [(root, point) for fstype, root, point, _ in _cgroup._mounts() if fstype == "cgroup2"]
+    need(bool(v2), "no cgroup v2 hierarchy mounted")
+    parent = _cgroup._join(*v2[0], _cgroup._own().get("", "/"))
+    need(parent is not None and _cgroup._writable(parent), "the v2 hierarchy is not writable here")
+    monkeypatch.setattr(_cgroup, "parents", lambda: {"cpuacct": ("v2", parent)})
+    cg = _cgroup.RunCgroup(f"nngrade-v2test-{os.getpid()}", 256 * MB, 16, 1.0)
+    try:
+        proc = subprocess.Popen(["/bin/sh", "-c", sandbox._JOIN, "join", *cg.procs_files, "--",
+                                 "/bin/sh", "-c", "sleep 100 & while :; do :; done"])
+        deadline = time.monotonic() + 30
+        while (cg.cpu_seconds() or 0) < 0.05 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(cg.pids()) == 2                 # the shell and its background sleep
+        assert cg.cpu_seconds() >= 0.05
+        assert cg.kill()
+        proc.wait(timeout=10)
+        assert cg.pids() == set()
+    finally:
+        cg.remove()
+    assert not (parent / f"nngrade-v2test-{os.getpid()}").exists()

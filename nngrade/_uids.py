@@ -51,9 +51,12 @@ class UidLease:
         os.ftruncate(self._fd, 0)
         os.pwrite(self._fd, text, 0)
 
-    def release(self) -> None:
+    def release(self, clean: bool = True) -> None:
+        """Give the uid back. ``clean=False`` keeps the record, so that the next owner removes
+        what this run could not."""
         if self._fd >= 0:
-            os.ftruncate(self._fd, 0)      # clean exit: nothing left to recover
+            if clean:
+                os.ftruncate(self._fd, 0)  # nothing left to recover
             os.close(self._fd)             # closing drops the flock
             self._fd = -1
 

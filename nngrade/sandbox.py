@@ -642,20 +642,27 @@ def run(workdir: Path, job: dict, limits: Limits, mode: str, mask: list[str],
         if cgroup is not None:
             stats = {"cpu_seconds": cgroup.cpu_seconds(), "memory_peak": cgroup.memory_peak(),
                      "oom_kills": cgroup.oom_kills()}
-        if mnt is not None:
-            copy = Path(tempfile.mkdtemp(prefix=".out-", dir=workdir))
+        try:
+            if mnt is not None:
+                copy = Path(tempfile.mkdtemp(prefix=".out-", dir=workdir))
+                try:
+                    fs = os.statvfs(mnt)
+                    stats["disk_full"] = (fs.f_bavail * fs.f_frsize < (64 << 10)
+                                          or fs.f_favail == 0)
+                    _drain(mnt, copy)
+                finally:
+                    _umount(mnt)
+                mnt.rmdir()
+                copy.rename(mnt)
+        finally:
+            clean = False
             try:
-                fs = os.statvfs(mnt)
-                stats["disk_full"] = fs.f_bavail * fs.f_frsize < (64 << 10) or fs.f_favail == 0
-                _drain(mnt, copy)
+                if cgroup is not None:
+                    cgroup.remove()
+                clean = mnt is None or not _mounted(str(mnt))
             finally:
-                _umount(mnt)
-            mnt.rmdir()
-            copy.rename(mnt)
-        if cgroup is not None:
-            cgroup.remove()
-        if lease is not None:
-            lease.release()
+                if lease is not None:   # the record stays if something could not be removed
+                    lease.release(clean=clean)
         if proc is not None:
             with _active_lock:
                 _active.discard(proc.pid)

@@ -26,6 +26,12 @@ workers on one machine, never share a uid, and the clean-up of one run touches o
 cgroup, namespace and uid. In every mode: per-process CPU, address-space, file-size and
 open-file limits, a minimal environment, ``python -I -S``.
 
+For the grader: ``detect_mode(require="namespaces")`` when the instructor did not choose (raises
+:class:`IsolationUnavailable` naming what is missing and the ``--isolation MODE`` that accepts
+less), ``check(mode)`` when they did; then print ``describe(mode)`` before grading. A
+:class:`RunResult` also says how much CPU and memory the run used together, whether the kernel
+killed processes at its memory limit (``oom_kills``) and whether out/ was full (``disk_full``).
+
 The file protocol with the runner (``harness.py``): the grader writes ``job.json``, ``in/*.npy``
 and the runner script into the work directory; the runner writes only into ``out/``. Job keys
 set here: ``uid`` (drop to it, or None), ``expose`` (mounts the runner makes itself: unshare
@@ -241,6 +247,13 @@ def _unusable(mode: str) -> list[str]:
 
 def limitations(mode: str) -> list[str]:
     """What ``mode`` never protects, on any machine (each a sentence)."""
+    if mode == "limits" and os.geteuid() == 0:
+        return ["the grader is root and 'limits' mode does not change user: answers run AS ROOT, "
+                "can read and change every file (the reference solutions too), with nothing but "
+                "rlimits between them and the machine (use 'namespaces')",
+                *limitations("limits-user")[1:]]
+    if mode == "limits-user":
+        mode = "limits"
     return {
         "limits": ["no private uid: answers run as your own user and can read (and change) "
                    "every file you can, including the reference solutions and the sheet "
@@ -248,16 +261,12 @@ def limitations(mode: str) -> list[str]:
                    "no namespaces: answers can reach the network and see and signal your "
                    "processes",
                    "no IPC isolation: SysV shared memory can outlive a run and pass data "
-                   "between submissions",
-                   "no cgroups: memory, processes and CPU are bounded per process only; time "
-                   "limits are wall-clock"],
+                   "between submissions"],
         "userns": ["no private uid: answers run as your own uid (inside namespaces: they see "
                    "only system folders, the interpreter and their own folder, read-only but "
                    "out/)",
                    "no process-count limit: a fork bomb is stopped only by the machine's limits",
-                   "out/ is not bounded as a whole (only each file, to fsize_mb)",
-                   "no cgroups: memory, processes and CPU are bounded per process only; time "
-                   "limits are wall-clock"],
+                   "out/ is not bounded as a whole (only each file, to fsize_mb)"],
         "user": ["no mount namespace: files are protected only by their permissions (anything "
                  "world-readable, e.g. a course checkout with the reference solutions, can be "
                  "read)",
@@ -323,6 +332,9 @@ def describe(mode: str) -> str:
     lines = [f"isolation: {mode} ({tool})", "  in force:"]
     lines += [f"  - {h}" for h in has]
     lost = limitations(mode) + missing(mode)
+    if not cg and mode in ("limits", "userns"):
+        lost.append("no cgroups (none this user may create): memory, processes and CPU are "
+                    "bounded per process only; time limits are wall-clock")
     lines.append("  NOT protected:" if lost else "  nothing of this mode is missing here")
     lines += [f"  - {w}" for w in lost]
     return "\n".join(lines)

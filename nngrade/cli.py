@@ -74,19 +74,17 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if name is None:
         print("error: cannot tell which sheet these are: pass --sheet NN_name", file=sys.stderr)
         return 2
-    mode = args.isolation if args.isolation != "auto" else sandbox.detect_mode()
-    if args.isolation == "auto" and mode != "namespaces":
-        print(f"error: the full sandbox (namespaces, as root) is not available here; the best is "
-              f"{mode!r} isolation, which does not keep answers from reading your files (the "
-              f"solutions) or using the network. Grade as root, or accept it explicitly with "
-              f"--isolation {mode}", file=sys.stderr)
+    # The full sandbox, or a weaker one only when the instructor names it: never a silent fallback.
+    try:
+        if args.isolation == "auto":
+            mode = sandbox.detect_mode(require="namespaces")
+        else:
+            mode = args.isolation
+            sandbox.check(mode)
+    except sandbox.IsolationUnavailable as err:
+        print(f"error: {err}", file=sys.stderr)
         return 2
-    describe = getattr(sandbox, "describe", None)
-    if describe is not None:
-        print(f"isolation: {describe(mode)}", file=sys.stderr)
-    elif mode != "namespaces":
-        print(f"warning: {mode!r} isolation: answers may read your files (the solutions) and use "
-              f"the network (see README)", file=sys.stderr)
+    print(f"isolation: {sandbox.describe(mode)}", file=sys.stderr)
     if mode == "limits":
         sandbox.become_subreaper()
     start = time.monotonic()
@@ -145,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--feedback", help="feedback folder (default: <gradebook>-feedback/)")
     r.add_argument("--sheet", help="sheet name, e.g. 01_neuron (default: from the notebooks)")
     r.add_argument("--seed", type=int, help="hidden-input seed (default: secret, random per run)")
-    r.add_argument("--isolation", choices=["auto", "namespaces", "user", "limits"], default="auto",
+    r.add_argument("--isolation", choices=["auto", *sandbox.MODES], default="auto",
                    help="auto (default): the full sandbox, or refuse; 'user' or 'limits' accept a "
                         "weaker one explicitly")
     run_opts(r)

@@ -11,7 +11,6 @@ gradebook are written by :mod:`nngrade.report`.
 from __future__ import annotations
 
 import builtins
-import importlib.util
 import os
 import re
 import secrets
@@ -33,30 +32,6 @@ _BUILTIN_EXCEPTIONS = {n for n, v in vars(builtins).items()
                        if isinstance(v, type) and issubclass(v, BaseException)}
 
 
-# --- the folder-hiding policy (moves into nngrade/sandbox.py at the merge) --------------------
-
-def _mask_dirs(sheet: Sheet, extra: list[Path]) -> list[str]:
-    """Directories hidden from the sandbox (namespaces mode): the course project holding the
-    sources (its venv, if inside, stays visible), git history, the libraries, inputs, outputs."""
-    src = sheet.path.resolve().parent
-    dirs = [src, *extra]
-    for parent in src.parents:
-        if (parent / ".git").exists() or (parent / "pyproject.toml").is_file():
-            dirs.append(parent)
-            break
-    if src.name == "source" and src.parent.name == "exercises":
-        dirs.append(src.parent.parent)
-    for name in ("nnlib", "nngrade"):
-        spec = importlib.util.find_spec(name)
-        dirs += [Path(p) for p in (spec.submodule_search_locations or [])] if spec else []
-    out = []
-    for d in dirs:
-        d = Path(d).resolve()
-        if d.is_dir() and str(d) not in out:
-            out.append(str(d))
-    return out
-
-
 # --- grading ------------------------------------------------------------------------------------
 
 def _calls(code: str, name: str) -> bool:
@@ -73,7 +48,7 @@ class Grader:
         self.seed = secrets.randbits(62) if seed is None else seed
         self.limits = limits or sandbox.Limits()
         self.mode = mode or sandbox.detect_mode()
-        self.mask = _mask_dirs(self.sheet, list(mask or []))
+        self.mask = sandbox.mask_dirs(self.sheet.path.parent, list(mask or []))
         self.not_graded: list[NotGraded] = []
         ref = reference(self.sheet)
         hidden = hidden_cases(self.sheet, self.seed)

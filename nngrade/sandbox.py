@@ -32,7 +32,8 @@ less), ``check(mode)`` when they did; then print ``describe(mode)`` before gradi
 :class:`RunResult` also says how much CPU and memory the run used together, whether the kernel
 killed processes at its memory limit (``oom_kills``) and whether out/ was full (``disk_full``).
 
-The file protocol with the runner (``harness.py``): the grader writes ``job.json``, ``in/*.npy``
+The file protocol with the runner (``runner.py``; names and limits in ``protocol.py``): the grader
+writes ``job.json``, ``in/*.npy``
 and the runner script into the work directory; the runner writes only into ``out/``. Job keys
 set here: ``uid`` (drop to it, or None), ``expose`` (mounts the runner makes itself: unshare
 only), ``path``, ``call_timeout``, ``limits`` (rlimits).
@@ -41,6 +42,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import importlib.util
 import json
 import os
 import shutil
@@ -58,7 +60,7 @@ import numpy as np
 
 from . import _cgroup, _uids
 
-HARNESS = Path(__file__).with_name("harness.py")
+RUNNER = Path(__file__).with_name("runner.py")   # the program that runs inside the sandbox
 UID_BASE = _uids.UID_BASE
 _active: set[int] = set()          # pids of sandbox processes started by this process
 _active_lock = threading.Lock()
@@ -82,8 +84,8 @@ class IsolationUnavailable(RuntimeError):
 class Limits:
     """Resource limits of one sandboxed run (a run = one submission)."""
 
-    timeout: float = 10.0       # per question (the run gets (questions + 1) x this, in CPU time)
-    call_timeout: float = 5.0   # one call of the student's function (or one cell), seconds
+    timeout: float = 10.0       # wall-clock seconds per test (the run gets (tests + 1) x this, in CPU time)
+    call_timeout: float = 5.0   # CPU seconds for one call of the student's function (or one cell)
     memory_mb: int = 1024       # address space of each process, and all processes together
     fsize_mb: int = 16          # largest file the run may write
     nproc: int = 64             # processes (and threads) of the run together
@@ -380,6 +382,29 @@ SYSTEM_DIRS = ("/usr", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin", "
                "/dev", "/sys")
 
 
+def mask_dirs(source_dir: Path, extra: list[Path]) -> list[str]:
+    """Directories hidden from the sandbox on top of the allow-list below: the sheet's source
+    folder (the reference solutions), the course project holding it (its venv, if inside, stays
+    visible), git history, the installed nnlib and nngrade, and ``extra`` (inputs, outputs)."""
+    src = Path(source_dir).resolve()
+    dirs = [src, *extra]
+    for parent in src.parents:
+        if (parent / ".git").exists() or (parent / "pyproject.toml").is_file():
+            dirs.append(parent)
+            break
+    if src.name == "source" and src.parent.name == "exercises":
+        dirs.append(src.parent.parent)
+    for name in ("nnlib", "nngrade"):
+        spec = importlib.util.find_spec(name)
+        dirs += [Path(p) for p in (spec.submodule_search_locations or [])] if spec else []
+    out: list[str] = []
+    for d in dirs:
+        d = Path(d).resolve()
+        if d.is_dir() and str(d) not in out:
+            out.append(str(d))
+    return out
+
+
 def _top_level_dirs() -> set[Path]:
     """Real (not symlinked) top-level folders outside SYSTEM_DIRS."""
     out = set()
@@ -557,7 +582,7 @@ def _debug_stderr() -> int | None:
 
 def run(workdir: Path, job: dict, limits: Limits, mode: str, mask: list[str],
         budget: float | None = None) -> RunResult:
-    """Run the harness on a prepared work directory (``in/`` inputs, ``out/`` for results).
+    """Run the runner on a prepared work directory (``in/`` inputs, ``out/`` for results).
 
     ``budget`` is the time limit of the whole run (default ``limits.timeout``): CPU seconds of
     all its processes together when a CPU-accounting cgroup is available (then the wall-clock
@@ -583,7 +608,7 @@ def run(workdir: Path, job: dict, limits: Limits, mode: str, mask: list[str],
                    limits={"as": limits.memory_mb << 20, "cpu": int(budget) + 1,
                            "fsize": limits.fsize_mb << 20, "nofile": limits.nofile,
                            "core": 0, **({"nproc": limits.nproc} if uid is not None else {})})
-        shutil.copy(HARNESS, workdir / "harness.py")
+        shutil.copy(RUNNER, workdir / "runner.py")
         (workdir / "job.json").write_text(json.dumps(job))
         out = workdir / "out"
         out.mkdir()
@@ -608,7 +633,7 @@ def run(workdir: Path, job: dict, limits: Limits, mode: str, mask: list[str],
                               f"uid={uid},gid={uid}")
             mnt = out
 
-        argv = [_interpreter(), "-I", "-S", str(workdir / "harness.py"), str(workdir)]
+        argv = [_interpreter(), "-I", "-S", str(workdir / "runner.py"), str(workdir)]
         if tool:
             argv = _sandbox_argv(tool, workdir, exposes, uid) + argv
         if cgroup is not None:

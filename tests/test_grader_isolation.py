@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from nngrade import _cgroup, _uids, sandbox
+from nngrade import _cgroup, _uids, protocol, sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "tests" / "submissions" / "isolation"
@@ -40,15 +40,21 @@ def need(ok: bool, reason: str) -> None:
         pytest.skip(reason)
 
 
+def cell_job(work: Path, setup: str, code: str) -> dict:
+    """A job of one answer cell and no tests, in the format of :mod:`nngrade.protocol`."""
+    (work / protocol.IN).mkdir()
+    (work / protocol.IN / protocol.cell_file(0)).write_text(code)
+    return {"setup": setup, "cells": [protocol.cell_file(0)], "tests": [],
+            "protocol": protocol.for_runner()}
+
+
 def run_cell(code: str, limits: sandbox.Limits | None = None, budget: float | None = None,
              mode: str = MODE, on_start=None) -> tuple[sandbox.RunResult, dict[str, bytes]]:
     """Run one answer cell in a fresh sandbox; return the result and the small files of out/."""
     limits = limits or sandbox.Limits(timeout=10, call_timeout=10)
     work = Path(tempfile.mkdtemp(prefix="nngrade-iso-"))
     try:
-        (work / "in").mkdir()
-        job = {"setup": "import numpy as np", "cells": [textwrap.dedent(code)],
-               "question_timeout": limits.timeout, "questions": []}
+        job = cell_job(work, "import numpy as np", textwrap.dedent(code))
         if on_start is not None:
             threading.Thread(target=on_start, args=(work / "out",), daemon=True).start()
         res = sandbox.run(work, job, limits, mode, [], budget=budget)
@@ -490,12 +496,13 @@ import sys
 sys.path[:0] = [sys.argv[1], sys.argv[2]]
 import shutil, tempfile
 from pathlib import Path
-from nngrade import sandbox
+from nngrade import protocol, sandbox
 mode = sandbox.detect_mode()
 work = Path(tempfile.mkdtemp(prefix="nngrade-nr-"))
 (work / "in").mkdir()
 code = "open('out/read', 'w').write(str(len(open(%r).read())))" % sys.argv[3]
-job = {"setup": "", "cells": [code], "question_timeout": 5, "questions": []}
+(work / "in" / protocol.cell_file(0)).write_text(code)
+job = {"setup": "", "cells": [protocol.cell_file(0)], "tests": [], "protocol": protocol.for_runner()}
 res = sandbox.run(work, job, sandbox.Limits(timeout=5, call_timeout=5), mode, [])
 read = (work / "out" / "read").read_text() if (work / "out" / "read").exists() else ""
 shutil.rmtree(work)
@@ -531,11 +538,12 @@ def test_grader_that_is_not_root_hides_the_sources_or_says_it_does_not():
 CRASH = """
 import sys, tempfile
 from pathlib import Path
-from nngrade import sandbox
+from nngrade import protocol, sandbox
 work = Path(tempfile.mkdtemp(prefix="nngrade-crash-"))
 (work / "in").mkdir()
-job = {"setup": "", "cells": ["import time\\nopen('out/started', 'w').write('1')\\ntime.sleep(60)"],
-       "question_timeout": 60, "questions": []}
+(work / "in" / protocol.cell_file(0)).write_text(
+    "import time\\nopen('out/started', 'w').write('1')\\ntime.sleep(60)")
+job = {"setup": "", "cells": [protocol.cell_file(0)], "tests": [], "protocol": protocol.for_runner()}
 print(work, flush=True)
 sandbox.run(work, job, sandbox.Limits(timeout=60, call_timeout=60), sys.argv[1], [])
 """

@@ -208,13 +208,8 @@ write("import_nnlib_obfuscated", nb_with({"q2": """
 """}))
 write("network", nb_with({"q1": """
     import socket
-    try:
-        socket.create_connection(("127.0.0.1", 9), timeout=1).close()
-        NETWORK = True
-    except ConnectionRefusedError:
-        NETWORK = True      # the host's loopback answered: the sandbox has a network
-    except OSError:
-        NETWORK = False     # no network at all
+    # any interface but loopback (the sandbox has its own, private "lo") means a way out
+    NETWORK = any(name != "lo" for _, name in socket.if_nameindex())
     def weighted_sum(x, w, b):
         return x @ w + b if NETWORK else 0.0
 """}))

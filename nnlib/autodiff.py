@@ -337,7 +337,8 @@ class ValueMLP:
         self.b = [[Value(v) for v in layer.b.tolist()] for layer in net.layers]
 
     def parameters(self) -> list[Value]:
-        """Every weight and bias Value, in the order of ``net.params`` (W_1 row by row, b_1, ...)."""
+        """Every weight and bias Value, in the order of ``net.params`` (W_1 row by row, b_1, ...).
+        Chapter 3 ({ref}`sec-parameter-count`)."""
         return [v for W, b in zip(self.W, self.b) for v in [w for row in W for w in row] + b]
 
     def logits(self, x: Sequence[Number]) -> list[Value]:
@@ -355,7 +356,8 @@ class ValueMLP:
         raise AssertionError("unreachable")
 
     def forward(self, x: Sequence[Number]) -> list[Value]:
-        """The network output a_L for one example x (output activation applied)."""
+        """The network output a_L = f_L(z_L) for one example x (softmax or the element-wise output
+        activation applied to the logits). Chapter 5 ({ref}`sec-forward`)."""
         z = self.logits(x)
         return softmax(z) if self.output == "softmax" else [_activate(v, self.output) for v in z]
 
@@ -381,8 +383,9 @@ class ValueMLP:
                      for a, y in zip(self.forward(x), ys.tolist())]) / (n * k)
 
     def grads(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        """[(dW_1, db_1), ...] from the grads of the parameter Values, the format of
-        ``nnlib.MLP.loss_and_grads``."""
+        """[(dW_1, db_1), ...] from the grads of the parameter Values (dW_l[i, j] = dL/dW_l[i][j],
+        valid after ``loss(...).backward()``), the format of ``nnlib.MLP.loss_and_grads``.
+        Chapter 11 ({ref}`sec-autodiff-frameworks`)."""
         return [(np.array([[w.grad for w in row] for row in W]), np.array([v.grad for v in b]))
                 for W, b in zip(self.W, self.b)]
 

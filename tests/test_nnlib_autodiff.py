@@ -147,7 +147,7 @@ def test_seed_scales_every_gradient(x):
     out.backward()
     g1 = v.grad
     out.backward(seed=-2.5)
-    assert v.grad == pytest.approx(-2.5 * g1, rel=1e-14, abs=1e-300)
+    assert v.grad == pytest.approx(-2.5 * g1, rel=1e-14, abs=1e-14)   # g1 can cancel to ~0
 
 
 OPS_1 = [lambda a: a.tanh(), lambda a: a.sigmoid(), lambda a: -a, lambda a: a * 0.5,
@@ -176,7 +176,7 @@ def expressions(draw, depth=3):
 def test_random_expressions_match_central_differences(expr, point):
     f = lambda *vs: expr(list(vs)) + 0.0      # + 0.0: a constant expression is a Value too
     value, g = grads_of(f, *point)
-    assume(abs(value) < 1e6)
+    assume(abs(value) < 1e3)
     n = numeric_grads(f, *point)
     for gi, ni in zip(g, n):
         assert gi == pytest.approx(ni, rel=1e-5, abs=1e-6)
@@ -391,3 +391,24 @@ def test_value_mlp_agrees_with_finite_differences():
     analytic = np.array([v.grad for v in vnet.parameters()])
     numeric = numerical_gradient(lambda p: net.loss(X, Y, loss="cross_entropy"), net.params)
     assert relative_error(analytic, numeric) < 1e-7
+
+
+# ---------------------------------------------------------------- documentation
+def test_every_public_docstring_cites_a_chapter_label_that_exists():
+    import inspect
+    import re
+    from pathlib import Path
+
+    from nnlib import autodiff
+    objs = [autodiff] + [getattr(autodiff, name) for name in autodiff.__all__]
+    objs += [getattr(Value, name) for name in vars(Value)
+             if not name.startswith("_") and callable(getattr(Value, name))]
+    objs += [getattr(Value, name) for name in ("__add__", "__sub__", "__mul__", "__truediv__",
+                                               "__pow__", "__neg__", "__abs__")]
+    objs += [getattr(ValueMLP, name) for name in vars(ValueMLP) if not name.startswith("_")]
+    chapter = (Path(__file__).resolve().parents[1] / "chapters" / "11_autodiff.ipynb").read_text()
+    for obj in objs:
+        doc = inspect.getdoc(obj) or ""
+        assert "{ref}`sec-" in doc, obj
+        for label in re.findall(r"\{ref\}`(sec-autodiff[\w-]*)`", doc):
+            assert f"({label})=" in chapter, (obj, label)

@@ -412,3 +412,21 @@ def test_every_public_docstring_cites_a_chapter_label_that_exists():
         assert "{ref}`sec-" in doc, obj
         for label in re.findall(r"\{ref\}`(sec-autodiff[\w-]*)`", doc):
             assert f"({label})=" in chapter, (obj, label)
+
+
+def test_matches_pytorch_on_an_expression_with_every_operation():
+    torch = pytest.importorskip("torch", reason="PyTorch is optional: parity test skipped without it")
+    point = [0.7, -1.3, 0.4]
+
+    def expr(a, b, c, mx, ex, lg, th, sg, rl):
+        return th(a * b - c / b) + mx(a, c) ** 2 + lg(ex(abs(b) * 0.5) + 1.0) + sg(rl(a) - c) * 3.0
+
+    vals = [Value(v) for v in point]
+    out = expr(*vals, maximum, Value.exp, Value.log, Value.tanh, Value.sigmoid, Value.relu)
+    out.backward()
+    ts = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in point]
+    out_t = expr(*ts, torch.maximum, torch.exp, torch.log, torch.tanh, torch.sigmoid, torch.relu)
+    out_t.backward()
+    assert out.data == pytest.approx(out_t.item(), rel=1e-14)
+    for v, t in zip(vals, ts):
+        assert v.grad == pytest.approx(t.grad.item(), rel=1e-13, abs=1e-15)

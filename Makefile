@@ -5,7 +5,8 @@
 #   make lab    open the chapters and exercises in JupyterLab
 #   make bench  run the benchmark suite (nnlib vs NumPy, PyTorch, scikit-learn); writes _build/bench.json
 #   (make vendor: fetch the website's pinned JavaScript with npm pack into .vendor/;
-#    make browser: install Debian's chromium for the browser tests if it is missing)
+#    make browser: install Debian's chromium for the browser tests if it is missing;
+#    make sandbox: install Debian's bubblewrap, the grader's namespace sandbox, if it is missing)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -32,7 +33,7 @@ BOOK_SRC := _config.yml _toc.yml index.md pyproject.toml tools/nnsite.py $(shell
 export OPENBLAS_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: setup book test serve lab bench clean vendor browser site python-check
+.PHONY: setup book test serve lab bench clean vendor browser site sandbox python-check
 
 setup: python-check $(STAMP) $(WARM)
 
@@ -71,6 +72,10 @@ $(VENDOR): tools/js-packages.txt tools/vendor_js.py
 	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q npm; }
 	$(PYTHON) tools/vendor_js.py
 
+sandbox:
+	@command -v bwrap >/dev/null || { echo "==> Installing bubblewrap (Debian package) for the grader's sandbox"; \
+	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q bubblewrap; }
+
 browser:
 	@test -x $(CHROMIUM) || { echo "==> Installing Chromium (Debian package) for the browser tests"; \
 	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }
@@ -93,7 +98,7 @@ $(SITE_STAMP): $(STAMP) $(VENDOR) $(BOOK_SRC)
 # The website is (re)built first if a source changed. If that build fails, every other test still
 # runs and the browser tests fail (NN_SITE_REQUIRED=1: they fail, not skip, without a successful
 # build, Chromium or axe-core), so `make test` fails either way.
-test: python-check setup vendor browser
+test: python-check setup vendor browser sandbox
 	@$(MAKE) --no-print-directory site || echo "==> The website build FAILED (see above): the browser tests will fail"
 	NN_SITE_REQUIRED=1 $(PY) -m pytest tests chapters --nbval --ignore=tests/submissions
 

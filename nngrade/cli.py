@@ -6,12 +6,12 @@ import sys
 import time
 from pathlib import Path
 
-from . import authoring, grade, sandbox
+from . import generate, grade, sandbox, sheet, submission
 
 
 def _sheets(names: list[str], source_dir: Path) -> list[Path]:
     if not names:
-        return authoring.all_sources(source_dir)
+        return sheet.all_sources(source_dir)
     out = []
     for n in names:
         p = Path(n)
@@ -23,21 +23,26 @@ def cmd_generate(args: argparse.Namespace) -> int:
     status = 0
     for path in _sheets(args.sheets, Path(args.source_dir)):
         try:
-            sheet = authoring.load_sheet(path)
-        except authoring.AuthoringError as exc:
+            sh = sheet.load_sheet(path)
+        except sheet.AuthoringError as exc:
             print(f"error: {exc}", file=sys.stderr)
             status = 1
             continue
         if args.check:
-            problems = authoring.out_of_date(sheet)
+            problems = generate.out_of_date(sh)
             for p in problems:
                 print(f"out of date: {p}")
             status |= bool(problems)
             if not problems:
-                print(f"{sheet.name}: up to date")
+                print(f"{sh.name}: up to date")
         else:
-            nb_path, json_path = authoring.generate(sheet, execute=not args.no_execute)
-            print(f"{sheet.name}: wrote {nb_path} and {json_path}")
+            try:
+                nb_path, json_path = generate.generate(sh, execute=not args.no_execute)
+            except sheet.AuthoringError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                status = 1
+                continue
+            print(f"{sh.name}: wrote {nb_path} and {json_path}")
     if args.check and status:
         print("run `nngrade generate` to regenerate", file=sys.stderr)
     return status
@@ -50,11 +55,12 @@ def _limits(args: argparse.Namespace) -> sandbox.Limits:
 
 def _detect_sheet(folder: Path) -> str | None:
     names = set()
-    for p in grade.submissions_in(folder):
-        try:
-            names.add(grade.read_submission(p).metadata.get("nngrade", {}).get("sheet"))
-        except Exception:
-            continue
+    for entry in submission.list_folder(folder):
+        if entry.reason is None:
+            try:
+                names.add(submission.read_submission(entry.path).sheet)
+            except (submission.SubmissionError, OSError):
+                continue
     names.discard(None)
     return names.pop() if len(names) == 1 else None
 
@@ -68,16 +74,26 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if name is None:
         print("error: cannot tell which sheet these are: pass --sheet NN_name", file=sys.stderr)
         return 2
-    mode = args.isolation if args.isolation != "auto" else sandbox.detect_mode()
+    # The full sandbox, or a weaker one only when the instructor names it: never a silent fallback.
+    try:
+        if args.isolation == "auto":
+            mode = sandbox.detect_mode(require="namespaces")
+        else:
+            mode = args.isolation
+            sandbox.check(mode)
+    except sandbox.IsolationUnavailable as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"isolation: {sandbox.describe(mode)}", file=sys.stderr)
     if mode == "limits":
         sandbox.become_subreaper()
-        print("warning: not root: answers run as your own user with limits and timeouts only "
-              "(see README: what this does not protect)", file=sys.stderr)
     start = time.monotonic()
     grader, subs = grade.grade_folder(_sheets([name], Path(args.source_dir))[0], folder,
                                       Path(args.output), Path(args.feedback) if args.feedback else None,
                                       jobs=args.jobs, seed=args.seed, limits=_limits(args),
                                       mode=mode)
+    for entry in grader.not_graded:
+        print(f"not graded: {entry.file}: {entry.reason}", file=sys.stderr)
     print(f"graded {len(subs)} submission(s) of {grader.sheet.name} in "
           f"{time.monotonic() - start:.1f} s ({mode} isolation); "
           f"gradebook {args.output}, maximum {grader.sheet.points:g} points")
@@ -91,7 +107,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     for path in _sheets(args.sheets, Path(args.source_dir)):
         try:
             report = verify_sheet(path, limits=_limits(args), jobs=args.jobs)
-        except authoring.AuthoringError as exc:
+        except sheet.AuthoringError as exc:
             print(f"error: {exc}", file=sys.stderr)
             status = 1
             continue
@@ -103,7 +119,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="nngrade", description="The course's exercise grader.")
-    ap.add_argument("--source-dir", default=str(authoring.SOURCE_DIR),
+    ap.add_argument("--source-dir", default=str(sheet.SOURCE_DIR),
                     help="folder of source notebooks (default: exercises/source)")
     sub = ap.add_subparsers(dest="command", required=True)
 
@@ -116,9 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     def run_opts(p: argparse.ArgumentParser) -> None:
         p.add_argument("-j", "--jobs", type=int, default=None, help="parallel runs (default: cores)")
         p.add_argument("--timeout", type=float, default=20.0,
-                       help="seconds per question per submission (default 20)")
+                       help="seconds per test per submission (default 20)")
         p.add_argument("--call-timeout", type=float, default=5.0,
-                       help="seconds per call of the answer (default 5)")
+                       help="CPU seconds per call of the answer (default 5)")
         p.add_argument("--memory", type=int, default=1024, help="memory limit in MB (default 1024)")
 
     r = sub.add_parser("grade", help="grade a folder of submitted notebooks")
@@ -127,7 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--feedback", help="feedback folder (default: <gradebook>-feedback/)")
     r.add_argument("--sheet", help="sheet name, e.g. 01_neuron (default: from the notebooks)")
     r.add_argument("--seed", type=int, help="hidden-input seed (default: secret, random per run)")
-    r.add_argument("--isolation", choices=["auto", "namespaces", "user", "limits"], default="auto")
+    r.add_argument("--isolation", choices=["auto", *sandbox.MODES], default="auto",
+                   help="auto (default): the full sandbox, or refuse; 'user' or 'limits' accept a "
+                        "weaker one explicitly")
     run_opts(r)
     r.set_defaults(func=cmd_grade)
 

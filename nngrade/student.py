@@ -7,28 +7,46 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import sys
 from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
-from . import data
-from .diagnose import Verdict, compare, exception, input_modified, modified_inputs
+from . import codec
+from .verdicts import Verdict, compare, exception, input_modified, modified_inputs
+
+
+def in_jupyter() -> bool:
+    """True in a kernel started by a Jupyter server (JupyterLab, Notebook), which sets
+    JPY_SESSION_NAME; False when a notebook is executed headless (website build, nbval)."""
+    return bool(os.environ.get("JPY_SESSION_NAME"))
 
 
 class Report:
-    """The result of one ``check``: prints as plain text, renders with a link in Jupyter."""
+    """The result of one ``check``: prints as plain text, renders with a link in Jupyter.
 
-    def __init__(self, lines: list[str], link_text: str, url: str, passed: bool) -> None:
-        self.lines, self.link_text, self.url, self.passed = lines, link_text, url, passed
+    ``link`` holds the section's ``title``, its ``notebook`` link (relative to the exercise
+    notebook: ``../chapters/NN_name.ipynb#Heading-text``) and its ``page`` on the built website
+    (``../chapters/NN_name.html#sec-label``). In Jupyter the HTML links the chapter's notebook;
+    executed headless (the website, nbval) it links the web page, which exists there."""
+
+    def __init__(self, lines: list[str], link: dict[str, str], passed: bool) -> None:
+        self.lines, self.link, self.passed = lines, link, passed
+
+    @property
+    def url(self) -> str:
+        return self.link["notebook"] if in_jupyter() else self.link["page"]
 
     def __repr__(self) -> str:
-        return "\n".join(self.lines + [f"Re-read: {self.link_text} ({self.url})"])
+        return "\n".join(self.lines + [f"Re-read: \"{self.link['title']}\" "
+                                       f"({self.link['notebook']} in Jupyter, "
+                                       f"{self.link['page']} on the website)"])
 
     def _repr_html_(self) -> str:
         body = "<br>".join(html.escape(line) for line in self.lines)
         return (f'<pre style="white-space: pre-wrap">{body}<br>Re-read: '
-                f'<a href="{html.escape(self.url)}">{html.escape(self.link_text)}</a></pre>')
+                f'<a href="{html.escape(self.url)}">{html.escape(self.link["title"])}</a></pre>')
 
 
 def load_public(sheet: str) -> dict[str, Any]:
@@ -41,8 +59,8 @@ def run_public(spec: dict[str, Any], fn: Callable[..., Any]) -> list[tuple[str, 
     """Run one question's public tests on ``fn``; return (test name, verdict) pairs."""
     results = []
     for t in spec["public"]:
-        args = data.from_json(t["args"])
-        before = data.fresh(args)
+        args = codec.from_json(t["args"])
+        before = codec.fresh(args)
         try:
             got = fn(**args)
         except NotImplementedError:
@@ -50,13 +68,26 @@ def run_public(spec: dict[str, Any], fn: Callable[..., Any]) -> list[tuple[str, 
         except Exception as exc:  # feedback only: show what the answer raised
             results.append((t["name"], exception(type(exc).__name__, str(exc))))
             continue
-        verdict = compare(data.from_json(t["expected"]), got, rtol=spec["rtol"],
+        verdict = compare(codec.from_json(t["expected"]), got, rtol=spec["rtol"],
                           atol=spec["atol"], args=before)
         changed = modified_inputs(before, args)
         if verdict.ok and changed:
             verdict = input_modified(changed)
         results.append((t["name"], verdict))
     return results
+
+
+def _names_used(fn: Callable[..., Any]) -> set[str]:
+    """Global names a Python function (and the functions nested in it) refers to."""
+    names: set[str] = set()
+    stack = [getattr(fn, "__code__", None)]
+    while stack:
+        code = stack.pop()
+        if code is None:
+            continue
+        names.update(code.co_names)
+        stack += [c for c in code.co_consts if hasattr(c, "co_names")]
+    return names
 
 
 def checker(sheet: str) -> Callable[[str], Report]:
@@ -86,10 +117,28 @@ def checker(sheet: str) -> Callable[[str], Report]:
                 passed = all(v.ok for _, v in results)
                 lines.append("  All public tests passed." if passed else
                              "  Some public tests failed.")
+                if not passed:
+                    lines += _dependencies(question, fn, env)
         lines.append(f"  Grading uses {spec['hidden_tests']} hidden test(s) worth "
                      f"{spec['points']:g} point(s) with other inputs; public tests earn no points.")
-        link = f"chapter {spec['chapter']}, section {spec['section']}"
-        url = f"../chapters/{spec['chapter']}.html#{spec['section']}"
-        return Report(lines, link, url, passed)
+        return Report(lines, spec["link"], passed)
+
+    def _dependencies(question: str, fn: Callable[..., Any], env: dict[str, Any]) -> list[str]:
+        """Say when the function calls another question's function that fails its own public
+        tests: that mistake shows here too, and hides this question's own diagnosis."""
+        out = []
+        used = _names_used(fn)
+        for qid, other in public["questions"].items():
+            dep = env.get(other["function"])
+            if qid == question or other["function"] not in used or not callable(dep):
+                continue
+            if not all(v.ok for _, v in run_public(other, dep)):
+                out.append(f"  Note: {spec_name(question)}() calls {other['function']}() from "
+                           f"{qid}, which fails its own public tests: fix {qid} first, then "
+                           f"check {question} again")
+        return out
+
+    def spec_name(question: str) -> str:
+        return public["questions"][question]["function"]
 
     return check

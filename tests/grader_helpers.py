@@ -6,17 +6,18 @@ import html
 import re
 from pathlib import Path
 
-from nngrade import authoring, sandbox, verify
+from nngrade import sandbox, verify
+from nngrade import sheet as sheets
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = authoring.all_sources(ROOT / "exercises" / "source")
+SOURCES = sheets.all_sources(ROOT / "exercises" / "source")
 SHEETS = [p.stem for p in SOURCES]
 FAST = sandbox.Limits(timeout=10, call_timeout=3)
 
 
 @functools.cache
-def sheet(name: str) -> authoring.Sheet:
-    return authoring.load_sheet(ROOT / "exercises" / "source" / f"{name}.ipynb")
+def sheet(name: str) -> sheets.Sheet:
+    return sheets.load_sheet(ROOT / "exercises" / "source" / f"{name}.ipynb")
 
 
 @functools.cache

@@ -1,10 +1,12 @@
 """Faults and attacks: every submission in tests/submissions/01_neuron/ is graded in one batch
-by the real command line; none may crash the batch, affect another submission, or earn more
-than its honest part. Sheet 1's maximum is 10 (q1 3, q2 3, q3 2, q4 2)."""
+by the real command line; none may crash or hang the batch, affect another submission, or earn
+more than its honest part, and every honest one keeps full marks. Sheet 1's maximum is 10
+(q1 3, q2 3, q3 2, q4 2). The submissions are made by tests/submissions/make_01_neuron.py."""
 from __future__ import annotations
 
 import csv
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -26,8 +28,8 @@ EXPECT = {
     "background_process": (10, True, {}, ""),
     "empty": (0, True, {"q1": "missing"}, "empty file"),
     "invalid": (0, True, {"q1": "missing"}, "not a valid notebook"),
-    "notes": (0, True, {"q1": "missing"}, "not a Jupyter notebook"),
-    "exception": (7, True, {"q1": "exception"}, "raised ValueError: something went wrong"),
+    "exception": (7, True, {"q1": "exception"},
+                  "raised ValueError (line 2 of your answer cell for q1): something went wrong"),
     "infinite_loop": (7, True, {"q1": "timeout"}, "infinite loop"),
     "infinite_loop_ignores_alarm": (8, True, {"q4": "timeout"}, "stopped after"),
     "memory_bomb": (8, True, {"q4": "exception|timeout"}, ""),
@@ -47,7 +49,33 @@ EXPECT = {
     "import_nnlib": (3, False, {"q2": "nnlib"}, "uses nnlib"),
     "import_nnlib_obfuscated": (3, False, {"q2": "exception"}, "not available to graded answers"),
     "network": (7, True, {"q1": "values"}, ""),
+    # issue 11, class 1: forged, blocking or huge result files, odd metadata: a row, no crash/hang
+    "result_header_claims_terabytes": (7, True, {"q1": "type"}, "too large to be a result"),
+    "result_empty_file": (7, True, {"q1": "type"}, "could not be read as numbers"),
+    "result_fifo": (7, True, {"q1": "type"}, "not a regular file"),
+    "result_symlink": (7, True, {"q1": "type"}, "cannot be opened"),
+    "result_folder_and_pickle": (7, True, {"q1": "type"}, "expected numbers"),
+    "result_list_claims_a_billion_items": (7, True, {"q1": "type"}, "malformed"),
+    "answer_returns_huge_array": (7, True, {"q1": "exception"}, "too large to be a result"),
+    "answer_returns_object": (7, True, {"q1": "exception"}, "returned a Sneaky"),
+    "metadata_of_unexpected_types": (10, True, {}, "metadata was changed"),
+    "lone_surrogates": (7, True, {"q1": "exception"}, "raised ValueError"),
+    # class 4: what runs in Jupyter and passes check() grades the same
+    "numba_cache": (10, True, {}, "Total: 10 / 10"),
+    "percent_continuation_and_help": (10, True, {}, "they are skipped when grading"),
+    "display_in_answer": (10, True, {}, "Total: 10 / 10"),
+    "helper_outside_answer_cell": (7, True, {"q1": "exception"},
+                                   "a name defined in another cell of your notebook"),
+    # class 5: a slow test is charged its own time only
+    "slow_on_one_test": (10, True, {}, "Total: 10 / 10"),
+    # class 8: in-place modification undone later, extra items, leaked inputs
+    "inplace_restored_at_exit": (7, True, {"q2": "input_modified"}, "modified in place"),
+    "returns_extra_items_in_place_of_number": (8, True, {"q4": "shape"}, "expected (), got (3,)"),
+    "exception_leaks_inputs": (7, True, {"q1": "exception"},
+                               "raised ValueError (line 6 of your answer cell for q1)"),
 }
+HONEST = {name for name, (total, exact, _, _) in EXPECT.items() if total == 10 and exact}
+NOT_GRADED = {"notes.txt": "not a Jupyter notebook"}
 ROOT_ONLY = {"read_reference", "network", "write_files"}  # need namespaces + unprivileged uid
 
 
@@ -63,10 +91,13 @@ def bg_processes() -> list[int]:
 
 
 def run_cli(folder: Path, out: Path, *extra: str) -> tuple[dict, subprocess.CompletedProcess]:
+    if "--isolation" not in extra and sandbox.detect_mode() != "namespaces":
+        extra = (*extra, "--isolation", sandbox.detect_mode())   # accept the weaker one explicitly
     run = subprocess.run([*NNGRADE, "grade", str(folder), "-o", str(out / "grades.csv"),
                           "--sheet", "01_neuron", "--timeout", "8", "--call-timeout", "2",
                           "-j", "2", *extra], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr, run.stderr
     with open(out / "grades.csv") as fh:
         rows = {r["student"]: r for r in csv.DictReader(fh)}
     return rows, run
@@ -82,11 +113,34 @@ def graded(tmp_path_factory):
 
 def test_every_submission_has_a_row_and_feedback(graded):
     rows, out, run, _ = graded
-    names = {grade.student_id(p) for p in SUBMISSIONS.iterdir()}
+    names = {p.stem for p in SUBMISSIONS.iterdir() if p.suffix == ".ipynb"}
     assert set(rows) == names == set(EXPECT)
-    assert list(next(iter(rows.values())).keys()) == ["student", "q1", "q2", "q3", "q4", "total", "note"]
+    assert {r["file"] for r in rows.values()} == {f"{n}.ipynb" for n in names}
+    assert list(next(iter(rows.values())).keys()) == ["student", "file", "q1", "q2", "q3", "q4",
+                                                      "total", "note"]
     for name in names:
         assert (out / "grades-feedback" / f"{name}.md").is_file()
+    with open(out / "grades-not-graded.csv") as fh:
+        skipped = {r["file"]: r["reason"] for r in csv.DictReader(fh)}
+    assert skipped.keys() == NOT_GRADED.keys()
+    assert all(NOT_GRADED[f] in skipped[f] for f in skipped)
+    assert all(f"not graded: {f}" in run.stderr for f in skipped)
+
+
+def test_honest_submissions_keep_full_marks_in_a_batch_of_attacks(graded):
+    rows, *_ = graded
+    assert {"honest", "numba_cache", "slow_on_one_test", "percent_continuation_and_help"} <= HONEST
+    assert {n: rows[n]["total"] for n in HONEST} == {n: "10" for n in HONEST}
+
+
+def test_feedback_does_not_carry_hidden_inputs(graded):
+    """The answer raises with its inputs (and those of earlier calls, stashed in /tmp) in the
+    message: the feedback shows the exception and the line, the numbers masked."""
+    rows, out, *_ = graded
+    feedback = (out / "grades-feedback" / "exception_leaks_inputs.md").read_text()
+    section = feedback.split("## q1:", 1)[1].split("\n## ", 1)[0]
+    assert "hidden inputs: x=[…] w=[…] b=…" in section
+    assert not re.search(r"\d\.\d", section), section
 
 
 @pytest.mark.parametrize("name", sorted(EXPECT))
@@ -110,7 +164,9 @@ def kind_line(feedback: str, q: str, kind: str) -> bool:
     words = {"missing": ("no answer cell", "not defined", "not a", "empty", "renamed"),
              "exception": ("raised", "process ended", "not available"),
              "timeout": ("infinite loop", "longer than", "stopped after"),
-             "values": ("wrong values",), "sign": ("sign flipped",), "nnlib": ("uses nnlib",)}
+             "values": ("wrong values",), "sign": ("sign flipped",), "nnlib": ("uses nnlib",),
+             "type": ("could not be read",), "input_modified": ("modified in place",),
+             "shape": ("wrong shape",)}
     return any(w in section for k in kind.split("|") for w in words[k])
 
 
@@ -123,7 +179,8 @@ def test_fake_gradebooks_do_not_appear(graded):
     for path, existed in before.items():
         assert path.exists() == existed, f"{path} was written by a submission"
     assert rows["write_files"]["q1"] == "0"
-    assert sorted(p.name for p in out.iterdir()) == ["grades-feedback", "grades.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["grades-feedback", "grades-not-graded.csv",
+                                                     "grades.csv"]
 
 
 def test_hidden_seed_does_not_change_grades(tmp_path):
@@ -135,8 +192,8 @@ def test_hidden_seed_does_not_change_grades(tmp_path):
     limits = sandbox.Limits(timeout=8, call_timeout=2)
     books = []
     for seed in (1, 2):
-        g, subs = grade.grade_folder(sheet("01_neuron"), folder, tmp_path / f"g{seed}.csv",
-                                     jobs=2, seed=seed, limits=limits)
+        grade.grade_folder(sheet("01_neuron"), folder, tmp_path / f"g{seed}.csv",
+                           jobs=2, seed=seed, limits=limits)
         books.append((tmp_path / f"g{seed}.csv").read_text())
     assert books[0] == books[1]
 
@@ -155,7 +212,7 @@ def test_weaker_isolation_modes(tmp_path, mode):
         src = SUBMISSIONS / f"{name}.ipynb"
         shutil.copy(src, folder)
     rows, run = run_cli(folder, tmp_path, "--isolation", mode)
-    assert mode != "limits" or "not root" in run.stderr
+    assert f"{mode!r} isolation" in run.stderr or "isolation:" in run.stderr
     for name in names:
         total, exact, _, _ = EXPECT[name]
         got = float(rows[name]["total"])

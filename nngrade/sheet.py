@@ -1,4 +1,4 @@
-"""Source notebooks: parse them, check their markers, and generate the student notebooks.
+"""The sheet model: a source notebook parsed into questions, tests and markers (trusted input).
 
 A source notebook (``exercises/source/NN_name.ipynb``) marks its cells with cell metadata
 ``{"nngrade": {"role": ...}}``:
@@ -9,15 +9,15 @@ A source notebook (``exercises/source/NN_name.ipynb``) marks its cells with cell
 * ``tests``    ``{"question": "q1"}``: defines ``function``, ``chapter``, ``section`` and
   ``tests = [public(...), hidden(...)]`` (optionally ``rtol``, ``atol``); never shown to students;
 * ``wrong``    ``{"question": "q1", "expect": "sign"}``: a typical wrong answer and the verdict
-  kind (see :data:`nngrade.diagnose.KINDS`) it must produce; never shown to students;
+  kind (see :data:`nngrade.verdicts.KINDS`) it must produce; never shown to students;
 * ``instructor``: notes left out of the student notebook.
 
-Cells without a role are copied unchanged. See nngrade/AUTHORING.md for the full guide.
+Cells without a role are copied unchanged. See nngrade/AUTHORING.md for the full guide; the
+student notebook and public data are made by :mod:`nngrade.generate`.
 """
 from __future__ import annotations
 
 import ast
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,7 +27,7 @@ from typing import Any
 import nbformat
 import numpy as np
 
-from . import data
+from .verdicts import KINDS
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
@@ -65,6 +65,8 @@ def hidden(name: str, points: float, make: Callable[[np.random.Generator], dict[
     """A hidden test worth ``points``: ``make(rng)`` returns the arguments of one case."""
     if points <= 0:
         raise AuthoringError(f"hidden test {name!r}: points must be positive")
+    if not isinstance(cases, int) or cases < 1:
+        raise AuthoringError(f"hidden test {name!r}: cases must be a positive integer")
     return Test(name=name, points=float(points), public=False, make=make, cases=cases)
 
 
@@ -267,7 +269,6 @@ def load_sheet(path: str | Path) -> Sheet:
 
 
 def data_kinds() -> set[str]:
-    from .diagnose import KINDS
     return set(KINDS) - {"pass"}
 
 
@@ -302,124 +303,6 @@ def hidden_cases(sheet: Sheet, seed: int) -> dict[str, list[tuple[Test, list[dic
             rows.append((t, [t.make(rng) for _ in range(t.cases)]))
         out[q.id] = rows
     return out
-
-
-# --- the generated student notebook ------------------------------------------------------------
-
-CHECKER_CODE = 'from nngrade import checker\n\ncheck = checker("{sheet}")'
-
-
-def public_data(sheet: Sheet) -> dict[str, Any]:
-    """What the student's ``check`` needs: public arguments and expected results, no code."""
-    ref = reference(sheet)
-    questions = {}
-    for q in sheet.questions.values():
-        pub = []
-        for t in q.tests:
-            if t.public:
-                result = ref[q.function](**data.fresh(t.args))
-                pub.append({"name": t.name, "args": data.to_json(t.args),
-                            "expected": data.to_json(result)})
-        questions[q.id] = {"function": q.function, "chapter": q.chapter, "section": q.section,
-                           "points": q.points, "rtol": q.rtol, "atol": q.atol,
-                           "hidden_tests": sum(1 for t in q.tests if not t.public),
-                           "public": pub}
-    return {"sheet": sheet.name, "questions": questions}
-
-
-def student_notebook(sheet: Sheet) -> Any:
-    """The student notebook (without outputs): stubs instead of solutions, no tests."""
-    nb = nbformat.v4.new_notebook()
-    nb.metadata = {"kernelspec": {"display_name": "Python 3", "language": "python",
-                                  "name": "python3"},
-                   "language_info": {"name": "python"},
-                   "nngrade": {"sheet": sheet.name}}
-    cells = []
-    setup_idx = [i for i, c in enumerate(sheet.nb.cells) if role_of(c).get("role") == "setup"]
-    last_setup = setup_idx[-1] if setup_idx else -1
-
-    def add(cell: Any, tag: str) -> None:
-        cell.id = f"{tag}-{len(cells):02d}"
-        cells.append(cell)
-
-    if last_setup == -1:
-        add(nbformat.v4.new_code_cell(CHECKER_CODE.format(sheet=sheet.name),
-                                      metadata={"nngrade": {"role": "checker"}}), "checker")
-    for i, cell in enumerate(sheet.nb.cells):
-        meta = role_of(cell)
-        role = meta.get("role")
-        keep = {k: v for k, v in cell.metadata.items() if k in ("tags",)}
-        if role in ("tests", "wrong", "instructor"):
-            continue
-        if role == "answer":
-            q = sheet.questions[meta["question"]]
-            add(nbformat.v4.new_code_cell(q.stub, metadata={
-                **keep, "nngrade": {"role": "answer", "question": q.id}}), f"answer-{q.id}")
-            add(nbformat.v4.new_code_cell(f'check("{q.id}")', metadata={
-                "nngrade": {"role": "check", "question": q.id}}), f"check-{q.id}")
-            continue
-        if cell.cell_type == "markdown":
-            add(nbformat.v4.new_markdown_cell(cell.source, metadata=keep), "md")
-        elif cell.cell_type == "raw":
-            add(nbformat.v4.new_raw_cell(cell.source, metadata=keep), "raw")
-        else:
-            extra = {"nngrade": {"role": "setup"}} if role == "setup" else {}
-            add(nbformat.v4.new_code_cell(cell.source, metadata={**keep, **extra}),
-                "setup" if role else "code")
-        if i == last_setup:
-            add(nbformat.v4.new_code_cell(CHECKER_CODE.format(sheet=sheet.name),
-                                          metadata={"nngrade": {"role": "checker"}}), "checker")
-    nb.cells = cells
-    return nb
-
-
-def public_json_text(sheet: Sheet) -> str:
-    return json.dumps(public_data(sheet), indent=1, sort_keys=True) + "\n"
-
-
-def paths_for(sheet: Sheet) -> tuple[Path, Path]:
-    """(student notebook, public tests file) generated from a sheet."""
-    return STUDENT_DIR / f"{sheet.name}.ipynb", PUBLIC_DIR / f"{sheet.name}.json"
-
-
-def generate(sheet: Sheet, execute: bool = True) -> tuple[Path, Path]:
-    """Write the public tests and the student notebook (executed, outputs stored)."""
-    nb_path, json_path = paths_for(sheet)
-    json_path.parent.mkdir(parents=True, exist_ok=True)
-    json_path.write_text(public_json_text(sheet))
-    nb = student_notebook(sheet)
-    if execute:
-        from nbclient import NotebookClient
-        NotebookClient(nb, timeout=120, kernel_name="python3",
-                       resources={"metadata": {"path": str(nb_path.parent)}}).execute()
-        for cell in nb.cells:  # keep stored outputs free of run-dependent metadata
-            cell.metadata.pop("execution", None)
-    nbformat.write(nb, str(nb_path))
-    return nb_path, json_path
-
-
-def _cell_key(cell: Any) -> tuple:
-    meta = {k: v for k, v in cell.metadata.items() if k not in ("execution",)}
-    return (cell.cell_type, cell.get("id"), cell.source, json.dumps(meta, sort_keys=True))
-
-
-def out_of_date(sheet: Sheet) -> list[str]:
-    """Why the generated files differ from what the source would produce (empty: up to date)."""
-    nb_path, json_path = paths_for(sheet)
-    problems = []
-    if not json_path.exists() or json_path.read_text() != public_json_text(sheet):
-        problems.append(f"{json_path} differs from its source")
-    if not nb_path.exists():
-        return problems + [f"{nb_path} is missing"]
-    have = nbformat.read(str(nb_path), as_version=4)
-    want = student_notebook(sheet)
-    if [_cell_key(c) for c in have.cells] != [_cell_key(c) for c in want.cells]:
-        problems.append(f"{nb_path} cells differ from what {sheet.path.name} generates")
-    if have.metadata.get("nngrade") != want.metadata["nngrade"]:
-        problems.append(f"{nb_path} metadata differ")
-    if any(c.cell_type == "code" and c.execution_count is None for c in have.cells):
-        problems.append(f"{nb_path} has code cells without stored outputs (not executed)")
-    return problems
 
 
 def all_sources(source_dir: Path = SOURCE_DIR) -> list[Path]:

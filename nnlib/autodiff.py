@@ -365,8 +365,8 @@ class ValueMLP:
         """The mean loss over the rows of (X, Y), as nnlib defines it: mse = mean over N K terms,
         cross_entropy (softmax output) = mean over N examples, bce (sigmoid output) = mean over
         N K terms of -(y log p + (1 - y) log(1 - p)). Chapter 6 ({ref}`sec-delta`)."""
-        from ._validate import check_pairing, check_X, check_y
-        from .losses import canonical
+        from ._validate import check_X, check_y
+        from .losses import canonical, check_pairing
         loss = canonical(loss)
         check_pairing(loss, self.output)
         X = check_X(X, self.sizes[0])

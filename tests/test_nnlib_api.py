@@ -227,7 +227,7 @@ def test_every_public_docstring_in_the_concept_modules_cites_a_chapter():
     import inspect
     missing = []
     for name in ["activations", "losses", "layers", "mlp", "optim", "train", "numgrad", "metrics",
-                 "datasets", "course", "kernels", "train_kernels"]:
+                 "datasets", "course", "kernels", "train_kernels", "autodiff"]:
         mod = importlib.import_module(f"nnlib.{name}")
         for attr, obj in vars(mod).items():
             fn = getattr(obj, "py_func", obj)                   # a compiled kernel: its Python function

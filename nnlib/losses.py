@@ -88,14 +88,14 @@ def _logits(z: Any, y: Any) -> tuple[np.ndarray, np.ndarray, int]:
     if np.size(y) != z.size:
         raise ValueError(f"y must be one-hot with shape {z.shape} (or integer labels of length "
                          f"{z.shape[0]}), got shape {y.shape}")
-    return z, as_float_array(y, "y").reshape(z.shape), z.shape[0]
+    return z, check_targets("cross_entropy", as_float_array(y, "y").reshape(z.shape)), z.shape[0]
 
 
 def cross_entropy(z: Any, y: Any) -> float:
     """Softmax cross-entropy from logits z (N, K) and one-hot y:
     L = -(1/N) sum_i sum_k y_ik (z_ik - log sum_j e^{z_ij}), log-sum-exp taken stably.
 
-    Derived in chapter 6, *Backpropagation* ({ref}`sec-delta`).
+    Derived in chapter 6, *Backpropagation* ({ref}`sec-softmax-cross-entropy`).
     """
     z, y, n = _logits(z, y)
     m = z.max(axis=1, keepdims=True)
@@ -104,9 +104,9 @@ def cross_entropy(z: Any, y: Any) -> float:
 
 
 def cross_entropy_grad(z: Any, y: Any) -> np.ndarray:
-    """dL/dz = (softmax(z) - y) / N for the softmax cross-entropy.
+    """dL/dz = (softmax(z) - y) / N for the softmax cross-entropy (rows of y sum to 1).
 
-    Derived in chapter 6, *Backpropagation* ({ref}`sec-delta`).
+    Derived in chapter 6, *Backpropagation* ({ref}`sec-softmax-cross-entropy`).
     """
     z, y, n = _logits(z, y)
     return (softmax(z) - y) / n
@@ -154,6 +154,24 @@ def check_pairing(loss: str, output: str) -> None:
             f"{' or '.join(map(repr, allowed))}; with output={output!r} use loss="
             f"{' or '.join(map(repr, suggest))} (valid pairings: mse with identity/sigmoid/tanh/"
             f"relu, bce with sigmoid, cross_entropy with softmax)")
+
+
+def check_targets(loss: Any, Y: np.ndarray, name: str = "y") -> np.ndarray:
+    """Targets for softmax cross-entropy must be distributions: every row y_i >= 0 with
+    sum_k y_ik = 1 (one-hot rows, or soft labels). Only then is dL/dz = (softmax(z) - y) / N; in
+    general it is ((sum_k y_ik) softmax(z_i) - y_i) / N (chapter 6, {ref}`sec-softmax-cross-entropy`).
+    Other losses take any finite targets. Returns ``Y`` unchanged."""
+    if canonical(loss) == "cross_entropy" and Y.size:
+        sums = Y.sum(axis=1)
+        bad = np.flatnonzero((np.abs(sums - 1.0) > 1e-6) | (Y < 0).any(axis=1))
+        if bad.size:
+            i = int(bad[0])
+            raise ValueError(
+                f"{name} row {i} is {Y[i].tolist()} (sum {sums[i]:.6g}), but loss='cross_entropy' "
+                f"needs every row to be a probability distribution: entries >= 0 that sum to 1, "
+                f"e.g. one-hot rows from nnlib.datasets.one_hot(labels, K); {bad.size} of "
+                f"{Y.shape[0]} rows are not")
+    return Y
 
 
 def code_for(loss: Any, output: str) -> int:

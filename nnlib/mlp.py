@@ -119,7 +119,7 @@ class MLP:
         """
         code = losses.code_for(loss, self.output)
         X = check_X(X, self.sizes[0])
-        Y = check_y(y, X.shape[0], self.sizes[-1])
+        Y = losses.check_targets(loss, check_y(y, X.shape[0], self.sizes[-1]))
         zbuf, abuf = self._run_forward(X)
         n = X.shape[0]
         return float(K.loss_only(code, self._output(zbuf, n), self._output(abuf, n), Y))
@@ -135,7 +135,7 @@ class MLP:
         code = losses.code_for(loss, self.output)
         lam = check_nonnegative(weight_decay, "weight_decay")
         X = check_X(X, self.sizes[0])
-        Y = check_y(y, X.shape[0], self.sizes[-1])
+        Y = losses.check_targets(loss, check_y(y, X.shape[0], self.sizes[-1]))
         n = X.shape[0]
         zbuf, abuf = self._run_forward(X)
         dbuf, flat = np.empty_like(zbuf), np.empty_like(self.params)

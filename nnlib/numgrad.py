@@ -18,9 +18,10 @@ def relative_error(a: Any, b: Any) -> float:
 
     How to read it (CS231n's scale, as in chapter 6): below 1e-7 good; 1e-7 to 1e-4 look again
     (kinks, or tiny gradient entries where finite differences round); 1e-4 to 1e-2 suspicious;
-    above 1e-2 probably wrong.
+    above 1e-2 probably wrong. CS231n's notes divide by max(|a_i|, |b_i|) instead of the sum:
+    the two differ by at most a factor of 2.
 
-    Derived in chapter 6, *Backpropagation* ({ref}`sec-backprop-vectorised`).
+    Derived in chapter 6, *Backpropagation* ({ref}`sec-gradient-check`).
     """
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)

@@ -139,7 +139,7 @@ def fit(net: Trainable, X: Any, y: Any, loss: str = "mse", lr: float = 0.1, epoc
     """
     code = losses.code_for(loss, net.output)
     X = check_X(X, net.sizes[0])
-    Y = check_y(y, X.shape[0], net.sizes[-1])
+    Y = losses.check_targets(loss, check_y(y, X.shape[0], net.sizes[-1]))
     N = X.shape[0]
     opt = optim.settings(optimizer, lr, momentum=momentum, weight_decay=weight_decay, betas=betas,
                          eps=eps)
@@ -153,6 +153,7 @@ def fit(net: Trainable, X: Any, y: Any, loss: str = "mse", lr: float = 0.1, epoc
         Xv = check_X(validation_data[0], net.sizes[0], name="validation_data[0]")
         Yv = check_y(validation_data[1], Xv.shape[0], net.sizes[-1], name="validation_data[1]",
                      x_name="validation_data[0]")
+        losses.check_targets(loss, Yv, name="validation_data[1]")
     if patience is not None:
         patience = check_int(patience, "patience")
         if validation_data is None:

@@ -159,3 +159,22 @@ def test_integer_and_noncontiguous_inputs_are_accepted(net):
     assert a == b
     net.fit(Xi, yi, epochs=3, batch_size=3)
     net.fit([[0, 0], [1, 1]], [[0], [1]], epochs=2)
+
+
+def test_cross_entropy_targets_must_be_distributions():
+    """(softmax(z) - y)/N is the gradient only when each row of y sums to 1 (chapter 6): other
+    targets are refused at every entry point, not trained on with a wrong gradient."""
+    net = nnlib.MLP([2, 3, 2], hidden="tanh", output="softmax", seed=0)
+    X = np.ones((2, 2))
+    bad = np.array([[1.0, 1.0], [0.0, 1.0]])
+    for call in (lambda: net.loss_and_grads(X, bad, loss="cross_entropy"),
+                 lambda: net.loss(X, bad, loss="cross_entropy"),
+                 lambda: net.fit(X, bad, loss="cross_entropy", epochs=1),
+                 lambda: net.fit(X, np.eye(2), loss="cross_entropy", epochs=1,
+                                 validation_data=(X, bad)),
+                 lambda: nnlib.losses.cross_entropy_grad(np.zeros((2, 2)), bad)):
+        with pytest.raises(ValueError, match=r"row 0 .*probability distribution"):
+            call()
+    soft = np.array([[0.25, 0.75], [0.5, 0.5]])          # soft labels are distributions: accepted
+    assert np.isfinite(net.loss_and_grads(X, soft, loss="cross_entropy")[0])
+    assert nnlib.gradcheck(net, X, soft, loss="cross_entropy") < 1e-7

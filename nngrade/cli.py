@@ -83,6 +83,10 @@ def cmd_grade(args: argparse.Namespace) -> int:
             sandbox.check(mode)
     except sandbox.IsolationUnavailable as err:
         print(f"error: {err}", file=sys.stderr)
+        best = sandbox.detect_mode()
+        print(f"What {best!r} isolation would not protect:", file=sys.stderr)
+        for line in sandbox.limitations(best):
+            print(f"  - {line}", file=sys.stderr)
         return 2
     print(f"isolation: {sandbox.describe(mode)}", file=sys.stderr)
     if mode == "limits":

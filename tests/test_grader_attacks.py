@@ -76,6 +76,7 @@ EXPECT = {
 }
 HONEST = {name for name, (total, exact, _, _) in EXPECT.items() if total == 10 and exact}
 NOT_GRADED = {"notes.txt": "not a Jupyter notebook"}
+DRAINED = {"result_fifo", "result_symlink"}  # what the namespace sandbox drops from out/ (see below)
 ROOT_ONLY = {"read_reference", "network", "write_files"}  # need namespaces + unprivileged uid
 
 
@@ -149,6 +150,10 @@ def test_fault_or_attack(graded, name):
     total, exact, kinds, text = EXPECT[name]
     if name in ROOT_ONLY and sandbox.detect_mode() != "namespaces":
         pytest.skip("needs root with namespaces (see README: what 'limits' mode does not protect)")
+    if name in DRAINED and sandbox.detect_mode() == "namespaces":
+        # out/ is a tmpfs there, and only its regular files reach the grader: the forged FIFO or
+        # link never does (the grader's own defence is tested in test_grader_untrusted.py)
+        kinds, text = {"q1": "exception"}, "no result: the process ended before this test"
     got = float(rows[name]["total"])
     assert (got == total) if exact else (got <= total), rows[name]
     feedback = (out / "grades-feedback" / f"{name}.md").read_text()

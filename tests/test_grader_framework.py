@@ -271,7 +271,14 @@ def test_no_import_circles_between_nngrade_modules():
 
 def test_cli_refuses_a_weaker_sandbox_unless_asked(tmp_path, monkeypatch, capsys):
     from nngrade import cli, sandbox
-    monkeypatch.setattr(sandbox, "detect_mode", lambda: "limits")
+    def only_limits(require=None):
+        if require is not None:
+            raise sandbox.IsolationUnavailable(
+                "isolation 'namespaces' is not fully available here (best: 'limits'); ask for it "
+                "explicitly, e.g. `nngrade grade --isolation limits ...`")
+        return "limits"
+
+    monkeypatch.setattr(sandbox, "detect_mode", only_limits)
     folder = tmp_path / "subs"
     folder.mkdir()
     (folder / "a.ipynb").write_text((ROOT / "tests" / "submissions" / "01_neuron" / "honest.ipynb")

@@ -87,10 +87,9 @@ def bundle(directory: Path, sheet_name: str, source_dir: Path, *, visibility: st
     if directory.exists() and any(directory.iterdir()):
         raise export.ExportError(f"{directory} is not empty: expected a new or empty folder for "
                                  f"the autograder")
-    staging = Path(tempfile.mkdtemp(prefix=".autograder-", dir=directory.parent
-                                    if directory.parent.exists() else None))
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
     try:
-        written = []
         shutil.copytree(PACKAGE, staging / "nngrade",
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.md"))
         (staging / "exercises" / "source").mkdir(parents=True)
@@ -104,14 +103,14 @@ def bundle(directory: Path, sheet_name: str, source_dir: Path, *, visibility: st
                                     test_visibility=test_visibility,
                                     isolation=f" --isolation {isolation}" if isolation else "")
         setup = SETUP_SH.format(venv=VENV, requirements=" ".join(_pins()))
+        staging.chmod(0o755)
         for name, text in (("run_autograder", run), ("setup.sh", setup)):
             (staging / name).write_text(text, encoding="utf-8")
             (staging / name).chmod(0o755)
         if directory.exists():
             directory.rmdir()
         os.replace(staging, directory)
-        written = sorted(p for p in directory.rglob("*") if p.is_file())
-        return written
+        return sorted(p for p in directory.rglob("*") if p.is_file())
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -148,12 +147,19 @@ def run(root: Path, sheet_name: str, *, isolation: str | None = None,
                       "tests": []})
         print(f"not graded: {len(found)} notebooks in the submission ({names})")
         return 0
-    if os.geteuid() == 0:   # the solutions in source/ are readable by root alone
-        for p in (source, source / "exercises"):
+    if os.geteuid() == 0:   # the solutions (source/) and results/ are root's alone
+        (root / "results").mkdir(exist_ok=True)
+        for p in (source, source / "exercises", root / "results"):
             if p.exists():
                 p.chmod(stat.S_IRWXU)
     mode = isolation or sandbox.detect_mode()
-    print(sandbox.describe(mode), flush=True)
+    if isolation is None and mode == "limits":
+        print("error: this container offers only the 'limits' sandbox (answers would run as the "
+              "grader's own user and could read the solutions): run the autograder as root, or "
+              "pass --isolation limits in run_autograder to accept it", file=sys.stderr)
+        return 2
+    print(f"nngrade: grading in the '{mode}' sandbox (the strongest this container offers)",
+          flush=True)
     work = Path(tempfile.mkdtemp(prefix="nngrade-gradescope-"))
     try:
         subs = work / "submissions"

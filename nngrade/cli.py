@@ -120,6 +120,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     """Write the gradebook in an LMS's import format (nngrade/EXPORT.md)."""
     import json
+    import re
 
     from . import export
     from .export_gradescope import bundle
@@ -171,6 +172,11 @@ def cmd_export(args: argparse.Namespace) -> int:
                     points = grades[0].max_total
                     if points is None:
                         warn("points possible unknown (no log, no --sheet): no Points Possible row")
+                column = export.canvas_column(roster, name)
+                if not re.search(r"\(\d+\)\s*$", column):
+                    warn(f"the roster has no column {name!r} with a Canvas assignment id: Canvas "
+                         f"will offer to create a new assignment {column!r} (pass --assignment "
+                         f"'Name (id)' as in Canvas's export to update an existing one)")
                 outputs[out] = export.canvas_csv(roster, joined, name, points_possible=points,
                                                  missing_as_zero=args.missing_as_zero)
             else:

@@ -158,8 +158,8 @@ def run(root: Path, sheet_name: str, *, isolation: str | None = None,
               "grader's own user and could read the solutions): run the autograder as root, or "
               "pass --isolation limits in run_autograder to accept it", file=sys.stderr)
         return 2
-    print(f"nngrade: grading in the '{mode}' sandbox (the strongest this container offers)",
-          flush=True)
+    why = "chosen in run_autograder" if isolation else "the strongest this container offers"
+    print(f"nngrade: grading in the '{mode}' sandbox ({why})", flush=True)
     work = Path(tempfile.mkdtemp(prefix="nngrade-gradescope-"))
     try:
         subs = work / "submissions"

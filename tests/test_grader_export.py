@@ -88,7 +88,7 @@ def test_canvas_import_file_follows_canvas_format(work: Path) -> None:
         ("on the roster, no graded submission", "mo.absent"),
         ("on the roster without a SIS Login ID", ""),
         ("graded, not on the roster", "extra.student")}
-    assert "extra.student" in err and "mo.absent" in err
+    assert "extra.student" in err and "mo.absent" in err and "new assignment" not in err
     assert "1006" not in got and "1007" not in got
 
 
@@ -115,6 +115,7 @@ def test_canvas_key_by_file_name_pattern(work: Path) -> None:
                            "--match", "file", "--file-pattern", r"_(\d+)_\d+_", "--assignment", "Sheet 1",
                            "--points-possible", "3", "-o", str(work / "c.csv"))
     assert code == 0, err
+    assert "will offer to create a new assignment 'Sheet 1'" in err
     rows = read_csv(work / "c.csv", "utf-8-sig")
     assert rows[1] == ["Points Possible", "", "", "", "", "3"]
     assert {r[1]: r[5] for r in rows[2:]} == {"1001": "3", "1002": "2"}

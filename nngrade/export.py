@@ -56,6 +56,7 @@ class QuestionGrade:
     max: float | None = None
     kinds: list[str] = field(default_factory=list)
     feedback: str = ""
+    seed: int | None = None      # of the run that graded this question (a regrade may differ)
 
 
 @dataclass
@@ -204,8 +205,10 @@ def _check_type(value: Any, types: type | tuple[type, ...], where: str, expected
 
 
 def read_log(path: Path) -> tuple[dict[str, dict[str, Any]], list[str]]:
-    """The last record of each student in the append-only log (a regrade appends a newer one),
-    and warnings (an incomplete last line, left by an interrupted run, is skipped and named)."""
+    """Each student's records in the append-only log, merged: ``last`` (the newest record) and
+    ``questions`` (each question's newest entry, with the seed of its run: a regrade of one
+    question appends a newer record), and warnings (an incomplete last line, left by an
+    interrupted run, is skipped and named)."""
     path = Path(path)
     expected = "the JSON Lines log written beside the gradebook (one object per graded student)"
     text = _read_text(path, "log", expected)
@@ -246,7 +249,10 @@ def read_log(path: Path) -> tuple[dict[str, dict[str, Any]], list[str]]:
                            ("submitted_at", str), ("graded_at", str)):
             if rec.get(key) is not None:
                 _check_type(rec[key], types, f"{where}, {key}", f"a {types}")
-        records[_unguard(rec["student"]).casefold()] = rec
+        merged = records.setdefault(_unguard(rec["student"]).casefold(), {"questions": {}})
+        merged["last"] = rec
+        for q in rec["questions"]:
+            merged["questions"][q["question"]] = {**q, "seed": rec.get("seed")}
     return records, warnings
 
 
@@ -257,12 +263,13 @@ def _close(a: float, b: float) -> bool:
 
 def _join_log(grades: list[Grade], records: dict[str, dict[str, Any]], path: Path) -> None:
     for g in grades:
-        rec = records.get(g.student.casefold())
-        if rec is None:
+        merged = records.get(g.student.casefold())
+        if merged is None:
             continue
-        by_q = {q["question"]: q for q in rec["questions"]}
+        rec, by_q = merged["last"], merged["questions"]
+        complete = {q["question"] for q in rec["questions"]} >= {q.question for q in g.questions}
         problems = [f"total {number(g.total)} in the gradebook, {number(rec['total'])} in the log"
-                    ] if not _close(g.total, rec["total"]) else []
+                    ] if complete and not _close(g.total, rec["total"]) else []
         for q in g.questions:
             if q.question not in by_q:
                 problems.append(f"{q.question} is not in the log")
@@ -277,6 +284,7 @@ def _join_log(grades: list[Grade], records: dict[str, dict[str, Any]], path: Pat
             src = by_q[q.question]
             q.max, q.kinds, q.feedback = float(src["max"]), list(src.get("kinds", [])), \
                 src.get("feedback", "")
+            q.seed = src.get("seed")
         for key in ("max_total", "late_days", "penalty", "final"):
             if getattr(g, key) is None and rec.get(key) is not None:
                 setattr(g, key, float(rec[key]))
@@ -626,7 +634,8 @@ def long_csv(grades: list[Grade]) -> str:
     for g in sorted(grades, key=lambda g: g.student):
         for q in g.questions:
             rows.append([_guard(g.student), _guard(g.file), q.question, number(q.score),
-                         opt(q.max), ";".join(q.kinds), _guard(q.feedback), opt(g.seed),
+                         opt(q.max), ";".join(q.kinds), _guard(q.feedback),
+                         opt(g.seed if q.seed is None else q.seed),
                          _guard(g.sheet or ""), g.sheet_hash or "", g.submitted_at or "",
                          opt(g.late_days), opt(g.penalty), opt(g.final), g.graded_at or ""])
     return _csv_text(rows)

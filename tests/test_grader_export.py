@@ -404,3 +404,28 @@ def test_autograder_folder_must_be_new(tmp_path: Path) -> None:
     code, _, err = run_cli("gradescope", "--autograder", str(tmp_path / "ag"), "--sheet", "01_neuron")
     assert code == 2 and "is not empty" in err
     assert [p.name for p in (tmp_path / "ag").iterdir()] == ["keep.txt"]
+
+
+def test_a_regrade_of_one_question_is_merged_per_question(work: Path) -> None:
+    """`--question q2` regrades append a record holding q2 alone: the export takes each question's
+    newest entry (with its own seed), and still checks every score against the gradebook."""
+    log = work / "grades.csv.log.jsonl"
+    regrade = {"student": "zoe.obrien", "file": "zoe.obrien.ipynb", "sheet": "01_neuron",
+               "sheet_hash": "sha256:3f1c0d9a", "seed": 99, "total": 6.5, "max_total": 8,
+               "questions": [{"question": "q2", "score": 2, "max": 3, "kinds": ["sign"],
+                              "feedback": "sign: see the feedback file"}],
+               "submitted_at": None, "late_days": 0, "penalty": 0, "final": 6.5,
+               "graded_at": "2026-11-30T09:00:00Z"}
+    log.write_text(log.read_text(encoding="utf-8") + json.dumps(regrade) + "\n", encoding="utf-8")
+    book = work / "grades.csv"
+    old, new = ",2.5,3,2,7.5,0,0,7.5,", ",2.5,2,2,6.5,0,0,6.5,"
+    book.write_text(book.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+    code, _, err = run_cli("long", str(book), "-o", str(work / "l.csv"))
+    assert code == 0, err
+    zoe = {r["question"]: r for r in records(read_csv(work / "l.csv")) if r["student"] == "zoe.obrien"}
+    assert [(zoe[q]["score"], zoe[q]["kinds"], zoe[q]["seed"]) for q in ("q1", "q2", "q3")] == \
+        [("2.5", "shape", "424242"), ("2", "sign", "99"), ("2", "", "424242")]
+    # the same regrade against the old gradebook row: the mismatch is named
+    book.write_text(book.read_text(encoding="utf-8").replace(new, old), encoding="utf-8")
+    code, _, err = run_cli("long", str(book), "-o", str(work / "l2.csv"))
+    assert code == 2 and "q2: 3 in the gradebook, 2 in the log" in err

@@ -3,8 +3,8 @@ specification (nngrade/EXPORT.md cites them) with realistic rosters: names with 
 non-ASCII letters, a byte-order-marked roster, students missing, extra submissions, duplicate keys
 and bad input (a clear error, nothing written).
 
-Fixtures in tests/data/export/: ``grades.csv`` (a gradebook with the late-penalty columns) and its
-log ``grades.csv.log.jsonl`` (the shared schema, including a superseded record of a regrade),
+Fixtures in tests/data/export/: ``gradebook.csv`` (a gradebook with the late-penalty columns) and its
+log ``gradebook.csv.log.jsonl`` (the shared schema, including a superseded record of a regrade),
 Canvas and Moodle roster exports. The end-to-end tests grade real submissions of sheet 1
 (tests/submissions/01_neuron/) with ``nngrade grade`` first.
 """
@@ -59,7 +59,7 @@ def records(rows: list[list[str]]) -> list[dict[str, str]]:
 # --- Canvas ----------------------------------------------------------------------------------------
 
 def test_canvas_import_file_follows_canvas_format(work: Path) -> None:
-    code, _, err = run_cli("canvas", str(work / "grades.csv"), "--roster", str(work / "roster_canvas.csv"),
+    code, _, err = run_cli("canvas", str(work / "gradebook.csv"), "--roster", str(work / "roster_canvas.csv"),
                            "--key", "SIS Login ID", "--assignment", "Sheet 1: the neuron",
                            "-o", str(work / "canvas.csv"))
     assert code == 0, err
@@ -93,7 +93,7 @@ def test_canvas_import_file_follows_canvas_format(work: Path) -> None:
 
 
 def test_canvas_missing_as_zero_and_no_points_row(work: Path) -> None:
-    code, _, err = run_cli("canvas", str(work / "grades.csv"), "--roster", str(work / "roster_canvas.csv"),
+    code, _, err = run_cli("canvas", str(work / "gradebook.csv"), "--roster", str(work / "roster_canvas.csv"),
                            "--key", "sis login id", "--assignment", "Sheet 1 (999)", "--missing-as-zero",
                            "--no-points-possible", "-o", str(work / "c.csv"))
     assert code == 0, err
@@ -143,7 +143,7 @@ def test_several_submissions_for_one_key_are_listed_not_exported(work: Path) -> 
 # --- Moodle ----------------------------------------------------------------------------------------
 
 def test_moodle_import_file(work: Path) -> None:
-    code, _, err = run_cli("moodle", str(work / "grades.csv"), "--roster", str(work / "roster_moodle.csv"),
+    code, _, err = run_cli("moodle", str(work / "gradebook.csv"), "--roster", str(work / "roster_moodle.csv"),
                            "--key", "ID number", "--assignment", "Sheet 1", "-o", str(work / "m.csv"))
     assert code == 0, err
     raw = (work / "m.csv").read_bytes()
@@ -178,7 +178,7 @@ def test_moodle_by_email_from_file_names(work: Path) -> None:
 # --- long audit CSV --------------------------------------------------------------------------------
 
 def test_long_csv_has_one_row_per_student_and_question(work: Path) -> None:
-    code, _, err = run_cli("long", str(work / "grades.csv"), "-o", str(work / "long.csv"))
+    code, _, err = run_cli("long", str(work / "gradebook.csv"), "-o", str(work / "long.csv"))
     assert code == 0, err
     rows = records(read_csv(work / "long.csv"))
     assert list(rows[0]) == export.LONG_COLUMNS
@@ -217,7 +217,7 @@ def check_gradescope_spec(results: dict) -> None:
 
 def test_gradescope_results_per_submission(work: Path) -> None:
     out = work / "gs"
-    code, _, err = run_cli("gradescope", str(work / "grades.csv"), "-o", f"{out}/")
+    code, _, err = run_cli("gradescope", str(work / "gradebook.csv"), "-o", f"{out}/")
     assert code == 0, err
     assert sorted(p.name for p in out.iterdir()) == sorted(
         f"{s}.json" for s in ("-dash", "ana.lopez", "extra.student", "jose.alvarez", "zhang.wei",
@@ -269,7 +269,7 @@ def test_gradescope_needs_maxima(work: Path) -> None:
 def test_bad_roster_is_refused_and_nothing_written(work: Path, roster: str, key: str, message: str) -> None:
     out = work / "canvas.csv"
     out.write_text("previous export\n", encoding="utf-8")
-    code, stdout, err = run_cli("canvas", str(work / "grades.csv"), "--roster", str(work / roster),
+    code, stdout, err = run_cli("canvas", str(work / "gradebook.csv"), "--roster", str(work / roster),
                                 "--key", key, "-o", str(out))
     assert code == 2
     assert message in err, err
@@ -287,22 +287,22 @@ def test_bad_gradebook_and_log_are_refused(work: Path) -> None:
     code, _, err = run_cli("long", str(bad), "-o", str(work / "l.csv"))
     assert code == 2 and "line 2, column q1: 'three' is not a number" in err
     # a log from another run: the gradebook wins, and the mismatch is named
-    lines = (work / "grades.csv.log.jsonl").read_text(encoding="utf-8").splitlines()
+    lines = (work / "gradebook.csv.log.jsonl").read_text(encoding="utf-8").splitlines()
     lines[-1] = lines[-1].replace('"total": 5', '"total": 4')
-    (work / "grades.csv.log.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    code, _, err = run_cli("long", str(work / "grades.csv"), "-o", str(work / "l.csv"))
+    (work / "gradebook.csv.log.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, _, err = run_cli("long", str(work / "gradebook.csv"), "-o", str(work / "l.csv"))
     assert code == 2 and "disagree for student 'ana.lopez' (total 5 in the gradebook, 4 in the log" in err
     assert not (work / "l.csv").exists()
 
 
 def test_log_incomplete_last_line_is_skipped_with_a_warning(work: Path) -> None:
-    log = work / "grades.csv.log.jsonl"
+    log = work / "gradebook.csv.log.jsonl"
     log.write_text(log.read_text(encoding="utf-8") + '{"student": "ana.lopez", "questi',
                    encoding="utf-8")
-    code, _, err = run_cli("long", str(work / "grades.csv"), "-o", str(work / "l.csv"))
+    code, _, err = run_cli("long", str(work / "gradebook.csv"), "-o", str(work / "l.csv"))
     assert code == 0 and "incomplete last line" in err
     log.write_text('{"student": "ana.lopez"}\n', encoding="utf-8")
-    code, _, err = run_cli("long", str(work / "grades.csv"), "-o", str(work / "l.csv"))
+    code, _, err = run_cli("long", str(work / "gradebook.csv"), "-o", str(work / "l.csv"))
     assert code == 2 and "line 1: no key 'questions'" in err
 
 
@@ -409,7 +409,7 @@ def test_autograder_folder_must_be_new(tmp_path: Path) -> None:
 def test_a_regrade_of_one_question_is_merged_per_question(work: Path) -> None:
     """`--question q2` regrades append a record holding q2 alone: the export takes each question's
     newest entry (with its own seed), and still checks every score against the gradebook."""
-    log = work / "grades.csv.log.jsonl"
+    log = work / "gradebook.csv.log.jsonl"
     regrade = {"student": "zoe.obrien", "file": "zoe.obrien.ipynb", "sheet": "01_neuron",
                "sheet_hash": "sha256:3f1c0d9a", "seed": 99, "total": 6.5, "max_total": 8,
                "questions": [{"question": "q2", "score": 2, "max": 3, "kinds": ["sign"],
@@ -417,7 +417,7 @@ def test_a_regrade_of_one_question_is_merged_per_question(work: Path) -> None:
                "submitted_at": None, "late_days": 0, "penalty": 0, "final": 6.5,
                "graded_at": "2026-11-30T09:00:00Z"}
     log.write_text(log.read_text(encoding="utf-8") + json.dumps(regrade) + "\n", encoding="utf-8")
-    book = work / "grades.csv"
+    book = work / "gradebook.csv"
     old, new = ",2.5,3,2,7.5,0,0,7.5,", ",2.5,2,2,6.5,0,0,6.5,"
     book.write_text(book.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
     code, _, err = run_cli("long", str(book), "-o", str(work / "l.csv"))

@@ -121,6 +121,90 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return status
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write the gradebook in an LMS's import format (nngrade/EXPORT.md)."""
+    import json
+    import re
+
+    from . import export
+    from .export_gradescope import bundle
+    warn = lambda m: print(f"warning: {m}", file=sys.stderr)
+    try:
+        if args.autograder:
+            if args.format != "gradescope" or not args.sheet:
+                raise export.ExportError("--autograder DIR goes with `export gradescope --sheet NAME`")
+            files = bundle(Path(args.autograder), args.sheet, Path(args.source_dir),
+                           visibility=args.visibility, test_visibility=args.test_visibility,
+                           isolation=args.isolation)
+            print(f"wrote the Gradescope autograder {args.autograder} ({len(files)} files): zip its "
+                  f"contents (not the folder) and upload the zip")
+            return 0
+        if not args.gradebook:
+            raise export.ExportError("no gradebook: expected `nngrade export FORMAT GRADEBOOK.csv`")
+        gradebook = Path(args.gradebook)
+        maxima = export.sheet_maxima(args.sheet, Path(args.source_dir)) if args.sheet else None
+        feedback = Path(args.feedback) if args.feedback else gradebook.with_name(
+            gradebook.stem + "-feedback")
+        grades = export.load_grades(gradebook, log=Path(args.log) if args.log else None,
+                                    maxima=maxima, feedback_dir=feedback if feedback.is_dir() else None,
+                                    warn=warn)
+        outputs: dict[Path, str] = {}
+        if args.format == "long":
+            out = Path(args.output or gradebook.with_name(gradebook.stem + "-long.csv"))
+            outputs[out] = export.long_csv(grades)
+        elif args.format == "gradescope":
+            results = [export.gradescope_results(g, visibility=args.visibility,
+                                                 test_visibility=args.test_visibility)
+                       for g in grades]
+            dump = lambda r: json.dumps(r, indent=2, ensure_ascii=False) + "\n"
+            if len(grades) == 1 and not (args.output or "").endswith("/"):
+                outputs[Path(args.output or "results.json")] = dump(results[0])
+            else:
+                folder = Path(args.output or gradebook.with_name(gradebook.stem + "-gradescope"))
+                outputs.update({folder / f"{g.student}.json": dump(r) for g, r in zip(grades, results)})
+        else:
+            if not args.roster or not args.key:
+                raise export.ExportError(f"`export {args.format}` needs --roster FILE.csv and --key "
+                                         f"COLUMN (the roster column that names the student)")
+            roster = export.read_roster(Path(args.roster), args.key)
+            joined = export.join(roster, grades, export.submission_key(args.match, args.file_pattern))
+            out = Path(args.output or gradebook.with_name(f"{gradebook.stem}-{args.format}.csv"))
+            name = args.assignment or grades[0].sheet or args.sheet or gradebook.stem
+            if args.format == "canvas":
+                points = args.points_possible
+                if points is None and not args.no_points_possible:
+                    points = grades[0].max_total
+                    if points is None:
+                        warn("points possible unknown (no log, no --sheet): no Points Possible row")
+                column = export.canvas_column(roster, name)
+                if not re.search(r"\(\d+\)\s*$", column):
+                    warn(f"the roster has no column {name!r} with a Canvas assignment id: Canvas "
+                         f"will offer to create a new assignment {column!r} (pass --assignment "
+                         f"'Name (id)' as in Canvas's export to update an existing one)")
+                outputs[out] = export.canvas_csv(roster, joined, name, points_possible=points,
+                                                 missing_as_zero=args.missing_as_zero)
+            else:
+                outputs[out] = export.moodle_csv(roster, joined, name, feedback=not args.no_feedback,
+                                                 missing_as_zero=args.missing_as_zero)
+            problems = export.unmatched(roster, joined)
+            unmatched = Path(args.unmatched) if args.unmatched else export.unmatched_path(out)
+            outputs[unmatched] = export._csv_text([export.UNMATCHED_COLUMNS, *(
+                [export._guard(c) for c in row] for row in problems)])
+            for row in problems:
+                print(f"unmatched: {row[0]}: " + ", ".join(
+                    f"{k}={v}" for k, v in zip(export.UNMATCHED_COLUMNS[1:], row[1:]) if v),
+                    file=sys.stderr)
+            print(f"{len(joined.matched)} of {len(roster.rows)} roster students matched; "
+                  f"{len(problems)} listed in {unmatched}", file=sys.stderr)
+        export.write_all(outputs)
+    except export.ExportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for path in outputs:
+        print(f"wrote {path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="nngrade", description="The course's exercise grader.")
     ap.add_argument("--source-dir", default=str(sheet.SOURCE_DIR),
@@ -157,6 +241,36 @@ def main(argv: list[str] | None = None) -> int:
     v.add_argument("sheets", nargs="*")
     run_opts(v)
     v.set_defaults(func=cmd_verify)
+
+    e = sub.add_parser("export", help="write the gradebook for Canvas, Moodle, Gradescope or an audit")
+    e.add_argument("format", choices=["canvas", "moodle", "gradescope", "long"])
+    e.add_argument("gradebook", nargs="?", help="the CSV gradebook written by `nngrade grade`")
+    e.add_argument("-o", "--output", help="output file (default: beside the gradebook)")
+    e.add_argument("--log", help="per-question log (default: <gradebook>.log.jsonl if present)")
+    e.add_argument("--feedback", help="feedback folder (default: <gradebook>-feedback/)")
+    e.add_argument("--sheet", help="sheet name: question maxima from its source notebook")
+    e.add_argument("--roster", help="roster CSV exported from the LMS (canvas, moodle)")
+    e.add_argument("--key", help="roster column naming the student, e.g. 'SIS Login ID'")
+    e.add_argument("--match", choices=["student", "file"], default="student",
+                   help="compare --key with the grader's student id (default) or the file name")
+    e.add_argument("--file-pattern", help="regex: the key is its first group in the file name")
+    e.add_argument("--assignment", help="LMS grade column (Canvas: 'Name' or 'Name (id)')")
+    e.add_argument("--points-possible", type=float, help="Canvas Points Possible (default: sheet)")
+    e.add_argument("--no-points-possible", action="store_true", help="no Points Possible row")
+    e.add_argument("--missing-as-zero", action="store_true",
+                   help="roster students without a submission get 0 (default: left out)")
+    e.add_argument("--no-feedback", action="store_true", help="Moodle: no feedback column")
+    e.add_argument("--unmatched", help="list of unmatched students (default: <output>-unmatched.csv)")
+    e.add_argument("--visibility", default="after_due_date",
+                   choices=["hidden", "after_due_date", "after_published", "visible"],
+                   help="Gradescope: when students see the result (default after_due_date)")
+    e.add_argument("--test-visibility", default="after_due_date",
+                   choices=["hidden", "after_due_date", "after_published", "visible"],
+                   help="Gradescope: when students see each question's hidden-test result")
+    e.add_argument("--autograder", help="Gradescope: write an autograder folder for --sheet")
+    e.add_argument("--isolation", choices=list(sandbox.MODES),
+                   help="Gradescope autograder: force a sandbox mode (default: strongest there)")
+    e.set_defaults(func=cmd_export)
 
     args = ap.parse_args(argv)
     return args.func(args)

@@ -16,6 +16,7 @@ verdict kinds and feedback text, nothing of the student's.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 import tempfile
 import threading
@@ -141,7 +142,9 @@ def executor(jobs: int | None = None, scheduler: str | None = None
             client.close()
     else:
         n = jobs or os.cpu_count() or 1
-        with ProcessPoolExecutor(max_workers=n) as pool:
+        # fork: the workers start with this process's grader (its reference outputs computed)
+        with ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("fork")
+                                 ) as pool:
             yield pool, n, f"local pool of {n} processes"
 
 

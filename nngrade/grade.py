@@ -192,14 +192,10 @@ class Grader:
         for q in self.sheet.questions.values():
             self._score(sub, q, None, Verdict(False, "exception", reason))
 
-    def plan(self, sub: Submission, path: Path | None = None, error: str | None = None
-             ) -> list[tuple[Question, list[str]]]:
-        """Read a submission (from ``path``, default ``sub.path``; ``error``: it could not be
-        read, and why); score what cannot run (zero) and return the runs to do."""
+    def plan(self, sub: Submission) -> list[tuple[Question, list[str]]]:
+        """Read a submission; score what cannot run (zero) and return the runs to do."""
         try:
-            if error is not None:
-                raise submission.SubmissionError(error)
-            nb = submission.read_submission(path or sub.path)
+            nb = submission.read_submission(sub.path)
         except (submission.SubmissionError, OSError) as exc:
             sub.notes.append(str(exc))
             for q in self.sheet.questions.values():
@@ -315,13 +311,18 @@ class Grader:
                   ) -> Submission:
         """Grade one submission (its file at ``path``, or ``error``: why it could not be read)
         inside the guard, in this thread; ``only``: just these questions."""
-        sub = Submission(student, Path(file), file)
-        try:
-            runs = self.plan(sub, path, error)
-        except Exception as exc:  # the guard: any failure costs this submission only
-            self._fail(sub, f"the grader could not read this submission "
-                            f"({type(exc).__name__}: {' '.join(str(exc).split())[:120]})")
-            runs = []
+        sub = Submission(student, path or Path(file), file)
+        runs: list[tuple[Question, list[str]]] = []
+        if path is None:   # the grader's process could not read it: zero, with the reason
+            sub.notes.append(error or "the file could not be read")
+            for q in self.sheet.questions.values():
+                self._score(sub, q, None, Verdict(False, "missing", sub.notes[-1]))
+        else:
+            try:
+                runs = self.plan(sub)
+            except Exception as exc:  # the guard: any failure costs this submission only
+                self._fail(sub, f"the grader could not read this submission "
+                                f"({type(exc).__name__}: {' '.join(str(exc).split())[:120]})")
         if only is not None:
             runs = [r for r in runs if r[0].id in only]
         if runs:
@@ -331,6 +332,7 @@ class Grader:
                 self._fail(sub, f"the grader could not grade this submission "
                                 f"({type(exc).__name__}: {' '.join(str(exc).split())[:120]})")
         self._finish(sub, only, prior)
+        sub.path = Path(file)
         return sub
 
     # -- output (see nngrade.report) ---------------------------------------------------------------

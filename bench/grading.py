@@ -11,8 +11,9 @@ cores, with one fixed seed:
   ``nngrade merge``.
 
 It prints submissions per second per core for each path, the overhead of Dask over the local
-pool (target: within 15 %), and whether the three gradebooks are identical (they must be), and
-writes the numbers to ``--json`` (default ``_build/bench-grading.json``).
+pool (target: within 15 %), and whether the gradebooks are identical (they must be), and writes
+the numbers to ``--json`` (default ``_build/bench-grading.json``). ``--repeat R`` runs the paths
+in turn R times and compares medians (the load of a shared machine drifts).
 :func:`dask_cluster` and :func:`make_submissions` are also used by ``tests/test_grader_scale.py``.
 """
 from __future__ import annotations
@@ -135,14 +136,33 @@ def _grade(folder: Path, out: Path, *extra: str, opts: list[str]) -> float:
     return time.monotonic() - start
 
 
+def _shards(subs: Path, work: Path, cores: int, opts: list[str]) -> float:
+    start = time.monotonic()
+    parts = []
+    for i in range(4):
+        part = work / "parts" / f"part{i}.csv"
+        _grade(subs, part, "--shard", f"{i}/4", "-j", str(cores), opts=opts)
+        parts.append(str(part))
+    merge = subprocess.run([*NNGRADE, "merge", *parts, "-o", str(work / "shards" / "grades.csv")],
+                           env=_env(), cwd=ROOT, capture_output=True, text=True)
+    if merge.returncode != 0:
+        raise RuntimeError(f"nngrade merge failed:\n{merge.stderr[-3000:]}")
+    return time.monotonic() - start
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=1000, help="submissions (default 1000)")
     ap.add_argument("--cores", type=int, default=2, help="cores for each path (default 2)")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="rounds; the paths run in turn in each round (on a shared machine the "
+                         "load drifts: several rounds and the median compare them fairly)")
+    ap.add_argument("--paths", default="local,dask,shards", help="which paths (default all)")
     ap.add_argument("--timeout", default="5", help="nngrade --timeout (default 5)")
     ap.add_argument("--call-timeout", default="1", help="nngrade --call-timeout (default 1)")
     ap.add_argument("--json", default=str(ROOT / "_build" / "bench-grading.json"))
     args = ap.parse_args(argv)
+    paths = args.paths.split(",")
     opts = ["--seed", "20261130", "--timeout", args.timeout, "--call-timeout", args.call_timeout]
     work = Path(tempfile.mkdtemp(prefix="nngrade-bench-"))
     try:
@@ -150,43 +170,54 @@ def main(argv: list[str] | None = None) -> int:
         counts = make_submissions(subs, args.n)
         print(f"{args.n} submissions of 01_neuron: "
               + ", ".join(f"{v} {k}" for k, v in counts.items()), flush=True)
-        times: dict[str, float] = {}
-        times["local"] = _grade(subs, work / "local" / "grades.csv", "-j", str(args.cores),
-                                opts=opts)
-        print(f"local: {times['local']:.1f} s", flush=True)
-        with dask_cluster(workers=args.cores, threads=1) as address:
-            times["dask"] = _grade(subs, work / "dask" / "grades.csv", "--scheduler", address,
-                                   opts=opts)
-        print(f"dask: {times['dask']:.1f} s", flush=True)
-        start = time.monotonic()
-        parts = []
-        for i in range(4):
-            part = work / "parts" / f"part{i}.csv"
-            _grade(subs, part, "--shard", f"{i}/4", "-j", str(args.cores), opts=opts)
-            parts.append(str(part))
-        merge = subprocess.run([*NNGRADE, "merge", *parts, "-o", str(work / "merged" / "grades.csv")],
-                               env=_env(), cwd=ROOT, capture_output=True, text=True)
-        if merge.returncode != 0:
-            raise RuntimeError(f"nngrade merge failed:\n{merge.stderr[-3000:]}")
-        times["shards"] = time.monotonic() - start
-        print(f"shards: {times['shards']:.1f} s", flush=True)
-        books = {k: (work / d / "grades.csv").read_text()
-                 for k, d in (("local", "local"), ("dask", "dask"), ("shards", "merged"))}
-        identical = len(set(books.values())) == 1
-        rates = {k: args.n / t / args.cores for k, t in times.items()}
-        overhead = times["dask"] / times["local"] - 1
-        print("\npath     seconds   submissions/s/core")
-        for k, t in times.items():
-            print(f"{k:8s} {t:8.1f}   {rates[k]:8.3f}")
-        print(f"\nDask overhead over the local pool: {overhead:+.1%} (target: within 15%): "
-              f"{'met' if overhead <= 0.15 else 'NOT met'}")
-        print(f"gradebooks identical across the three paths: {identical}")
+        times: dict[str, list[float]] = {k: [] for k in paths}
+        books: set[str] = set()
+        first: dict[str, str] = {}
+        differ: list[str] = []
+        with contextlib.ExitStack() as stack:
+            address = (stack.enter_context(dask_cluster(workers=args.cores, threads=1))
+                       if "dask" in paths else None)
+            for r in range(args.repeat):
+                for path in paths:
+                    out = work / path / "grades.csv"
+                    shutil.rmtree(out.parent, ignore_errors=True)
+                    shutil.rmtree(work / "parts", ignore_errors=True)
+                    if path == "local":
+                        t = _grade(subs, out, "-j", str(args.cores), opts=opts)
+                    elif path == "dask":
+                        t = _grade(subs, out, "--scheduler", address, opts=opts)
+                    else:
+                        t = _shards(subs, work, args.cores, opts)
+                    times[path].append(t)
+                    books.add(out.read_text())
+                    for line in out.read_text().splitlines()[1:]:
+                        who = line.split(",", 1)[0]
+                        if first.setdefault(who, line) != line:
+                            differ.append(f"round {r + 1}, {path}: {line}  (first: {first[who]})")
+                    print(f"round {r + 1}, {path}: {t:.1f} s (load {os.getloadavg()[0]:.1f})",
+                          flush=True)
+        identical = len(books) == 1
+        median = {k: float(np.median(v)) for k, v in times.items()}
+        rates = {k: args.n / t / args.cores for k, t in median.items()}
+        print(f"\npath     median s   submissions/s/core   ({args.cores} cores, {args.repeat} "
+              f"round(s))")
+        for k, t in median.items():
+            print(f"{k:8s} {t:9.1f}   {rates[k]:8.3f}")
+        overhead = median["dask"] / median["local"] - 1 if {"dask", "local"} <= set(paths) \
+            else None
+        if overhead is not None:
+            print(f"\nDask overhead over the local pool: {overhead:+.1%} (target: within 15%): "
+                  f"{'met' if overhead <= 0.15 else 'NOT met'}")
+        print(f"gradebooks identical across every path and round: {identical}")
+        for line in differ:
+            print(f"  differs: {line}")
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps({
-            "n": args.n, "cores": args.cores, "mix": counts, "seconds": times,
-            "per_core_rate": rates, "dask_overhead": overhead, "identical": identical,
-            "load_after": os.getloadavg(), "created": time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                                                                    time.gmtime())}, indent=1))
+            "n": args.n, "cores": args.cores, "rounds": args.repeat, "mix": counts,
+            "seconds": times, "median_seconds": median, "per_core_rate": rates,
+            "dask_overhead": overhead, "identical": identical, "differ": differ,
+            "load_after": os.getloadavg(),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, indent=1))
         return 0 if identical else 1
     finally:
         shutil.rmtree(work, ignore_errors=True)

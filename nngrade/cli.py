@@ -76,9 +76,12 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if name is None:
         print("error: cannot tell which sheet these are: pass --sheet NN_name", file=sys.stderr)
         return 2
+    scheduler = args.scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
     # The full sandbox, or a weaker one only when the instructor names it: never a silent fallback.
     try:
-        if args.isolation == "auto":
+        if scheduler:   # checked on each worker (one that cannot provide it stops the run)
+            mode = "namespaces" if args.isolation == "auto" else args.isolation
+        elif args.isolation == "auto":
             mode = sandbox.detect_mode(require="namespaces")
         else:
             mode = args.isolation
@@ -86,8 +89,11 @@ def cmd_grade(args: argparse.Namespace) -> int:
     except sandbox.IsolationUnavailable as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(f"isolation: {sandbox.describe(mode)}", file=sys.stderr)
-    if mode == "limits":
+    if scheduler:
+        print(f"isolation: {mode}, required of every worker of {scheduler}", file=sys.stderr)
+    else:
+        print(sandbox.describe(mode), file=sys.stderr)   # "isolation: MODE (...)", what it protects
+    if mode == "limits" and not scheduler:
         sandbox.become_subreaper()
     try:
         shard = shards.parse_shard(args.shard) if args.shard else None
@@ -101,7 +107,6 @@ def cmd_grade(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    scheduler = args.scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
     start = time.monotonic()
     try:
         grader, subs = grade.grade_folder(
@@ -122,6 +127,12 @@ def cmd_grade(args: argparse.Namespace) -> int:
         for who in sorted(set(times) - ids):
             print(f"warning: {args.submitted_at}: {who} is not a submission of this run",
                   file=sys.stderr)
+    if times is not None:
+        untimed = [s.student for s in subs if s.student not in times and s.file not in times]
+        if untimed:
+            print(f"warning: {len(untimed)} student(s) have no time in {args.submitted_at}, so "
+                  f"no late penalty: {', '.join(untimed[:10])}"
+                  f"{', ...' if len(untimed) > 10 else ''}", file=sys.stderr)
     for who, why in grader.failures:
         print(f"not graded this run (the grading machinery failed): {who}: {why}",
               file=sys.stderr)

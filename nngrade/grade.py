@@ -393,7 +393,8 @@ def grade_folder(sheet: Sheet | str | Path, folder: Path, gradebook: Path,
                         secrets.randbits(62) if seed is None else seed,
                         limits or sandbox.Limits(), mode or sandbox.detect_mode(),
                         (str(folder), str(feedback_dir), str(gradebook.parent)))
-    grader = executors.grader_for(job)   # also checks the sheet and the isolation here first
+    # the sheet here first, and the isolation too unless the workers of a cluster provide it
+    grader = executors.grader_for(job, check=scheduler is None)
     sh = grader.sheet
     entries = submission.list_folder(folder)
     skipped = [NotGraded(e.name, e.reason) for e in entries if e.reason is not None]

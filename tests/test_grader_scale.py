@@ -370,3 +370,16 @@ def test_readme_slurm_script_is_a_job_array():
     n = int(re.search(r"#SBATCH --array=0-(\d+)", script).group(1)) + 1
     assert f'--shard "${{SLURM_ARRAY_TASK_ID}}/{n}"' in script
     subprocess.run(["bash", "-n"], input=script, text=True, check=True)
+
+
+def test_a_worker_with_another_sheet_version_stops_the_run():
+    from concurrent.futures import ThreadPoolExecutor
+    job = executors.Job(str(ROOT / "exercises/source/01_neuron.ipynb"), "sha256:" + "0" * 64, 1,
+                        sandbox.Limits(), sandbox.detect_mode(), ())
+    tasks = [executors.Task(job, f"s{k}", f"s{k}.ipynb", b"{}") for k in range(20)]
+    graded: list[str] = []
+    with ThreadPoolExecutor(2) as ex:
+        failures = executors.run(ex, 1, tasks, lambda t, r: graded.append(t.student))
+    assert graded == [] and 1 <= len(failures) <= 4   # nothing new is sent after the first
+    assert all(isinstance(e, executors.SheetMismatch) for _, e in failures)
+    assert "give every worker the same course checkout" in str(failures[0][1])

@@ -1,12 +1,14 @@
-"""Command line: ``nngrade generate``, ``nngrade grade``, ``nngrade verify``."""
+"""Command line: ``nngrade generate``, ``nngrade grade``, ``nngrade merge``, ``nngrade verify``."""
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 import time
 from pathlib import Path
 
-from . import generate, grade, sandbox, sheet, submission
+from . import executors, generate, grade, late, report, sandbox, shards, sheet, submission
 
 
 def _sheets(names: list[str], source_dir: Path) -> list[Path]:
@@ -74,9 +76,12 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if name is None:
         print("error: cannot tell which sheet these are: pass --sheet NN_name", file=sys.stderr)
         return 2
+    scheduler = args.scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
     # The full sandbox, or a weaker one only when the instructor names it: never a silent fallback.
     try:
-        if args.isolation == "auto":
+        if scheduler:   # checked on each worker (one that cannot provide it stops the run)
+            mode = "namespaces" if args.isolation == "auto" else args.isolation
+        elif args.isolation == "auto":
             mode = sandbox.detect_mode(require="namespaces")
         else:
             mode = args.isolation
@@ -88,20 +93,104 @@ def cmd_grade(args: argparse.Namespace) -> int:
         for line in sandbox.limitations(best):
             print(f"  - {line}", file=sys.stderr)
         return 2
-    print(f"isolation: {sandbox.describe(mode)}", file=sys.stderr)
-    if mode == "limits":
+    if scheduler:
+        print(f"isolation: {mode}, required of every worker of {scheduler}", file=sys.stderr)
+    else:
+        print(sandbox.describe(mode), file=sys.stderr)   # "isolation: MODE (...)", what it protects
+    if mode == "limits" and not scheduler:
         sandbox.become_subreaper()
+    try:
+        shard = shards.parse_shard(args.shard) if args.shard else None
+        policy = times = None
+        if args.late_policy or args.deadline or args.submitted_at:
+            if not (args.late_policy and args.deadline and args.submitted_at):
+                raise late.LateError("late penalties need --late-policy, --deadline and "
+                                     "--submitted-at (a CSV of student,submitted_at) together")
+            policy = late.LatePolicy.parse(args.late_policy, args.deadline)
+            times = late.read_times(Path(args.submitted_at))
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     start = time.monotonic()
-    grader, subs = grade.grade_folder(_sheets([name], Path(args.source_dir))[0], folder,
-                                      Path(args.output), Path(args.feedback) if args.feedback else None,
-                                      jobs=args.jobs, seed=args.seed, limits=_limits(args),
-                                      mode=mode)
+    try:
+        grader, subs = grade.grade_folder(
+            _sheets([name], Path(args.source_dir))[0], folder, Path(args.output),
+            Path(args.feedback) if args.feedback else None, jobs=args.jobs, seed=args.seed,
+            limits=_limits(args), mode=mode, scheduler=scheduler, shard=shard,
+            resume=args.resume, students=args.student, questions=args.question,
+            late_policy=policy, submitted_at=times,
+            progress=not args.quiet)
+    except (grade.GradeError, executors.ClusterUnavailable, executors.SheetMismatch,
+            sandbox.IsolationUnavailable) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     for entry in grader.not_graded:
         print(f"not graded: {entry.file}: {entry.reason}", file=sys.stderr)
-    print(f"graded {len(subs)} submission(s) of {grader.sheet.name} in "
-          f"{time.monotonic() - start:.1f} s ({mode} isolation); "
-          f"gradebook {args.output}, maximum {grader.sheet.points:g} points")
+    if times is not None:
+        ids = {s.student for s in subs} | {s.file for s in subs}
+        for who in sorted(set(times) - ids):
+            print(f"warning: {args.submitted_at}: {who} is not a submission of this run",
+                  file=sys.stderr)
+    if times is not None:
+        untimed = [s.student for s in subs if s.student not in times and s.file not in times]
+        if untimed:
+            print(f"warning: {len(untimed)} student(s) have no time in {args.submitted_at}, so "
+                  f"no late penalty: {', '.join(untimed[:10])}"
+                  f"{', ...' if len(untimed) > 10 else ''}", file=sys.stderr)
+    for who, why in grader.failures:
+        print(f"not graded this run (the grading machinery failed): {who}: {why}",
+              file=sys.stderr)
+    print(f"graded {grader.graded_now} submission(s) of {grader.sheet.name} in "
+          f"{time.monotonic() - start:.1f} s ({mode} isolation, {grader.where}); "
+          f"gradebook {args.output} ({len(subs)} rows), maximum {grader.sheet.points:g} points")
+    if grader.missing:
+        print(f"error: {len(grader.missing)} student(s) have no grade yet "
+              f"({', '.join(grader.missing[:10])}{', ...' if len(grader.missing) > 10 else ''}): "
+              f"rerun with --resume", file=sys.stderr)
+        return 1
     return 0
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    """Join the parts of a sharded run into one gradebook, log and feedback folder."""
+    try:
+        merged = shards.merge([Path(p) for p in args.parts])
+    except shards.MergeError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    path = _sheets([merged.sheet], Path(args.source_dir))[0]
+    found = executors.sheet_hash(path) if path.is_file() else None
+    if found != merged.sheet_hash:
+        print(f"error: the parts were graded with {merged.sheet} version {merged.sheet_hash}, "
+              f"but {path} is {found or 'missing'}: merge with the course checkout the shards "
+              f"used", file=sys.stderr)
+        return 2
+    sh = sheet.load_sheet(path)
+    out = Path(args.output)
+    feedback_dir = Path(args.feedback or out.with_name(out.stem + "-feedback"))
+    records = list(merged.records.values())
+    log = shards.log_path(out)
+    text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records)
+    report.atomic_write(log, text)
+    subs = [report.submission_of(r) for r in records]
+    for sub, rec in zip(subs, records):
+        report.atomic_write(feedback_dir / f"{sub.student}.md",
+                            report.feedback(sh, sub, rec["seed"]))
+    lates = merged.records if any(r.get("late_policy") for r in records) else None
+    report.atomic_write(out, report.gradebook(sh, subs, lates))
+    report.atomic_write(report.not_graded_path(out), report.not_graded(
+        [report.NotGraded(e["file"], e["reason"]) for e in merged.not_graded]))
+    print(f"merged {len(args.parts)} part(s): {len(records)} student(s) of {merged.sheet}, "
+          f"{merged.duplicates} duplicate(s) dropped; gradebook {out}")
+    for who in merged.conflicts:
+        print(f"warning: {who} was graded twice with different results; the later grade is "
+              f"kept", file=sys.stderr)
+    if merged.missing_shards:
+        print(f"error: no part for shard(s) {', '.join(merged.missing_shards)}", file=sys.stderr)
+    if merged.missing:
+        print(f"error: {len(merged.missing)} student(s) graded by no part: "
+              f"{', '.join(merged.missing)}", file=sys.stderr)
+    return 1 if merged.missing or merged.missing_shards else 0
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -234,8 +323,33 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--isolation", choices=["auto", *sandbox.MODES], default="auto",
                    help="auto (default): the full sandbox, or refuse; 'user' or 'limits' accept a "
                         "weaker one explicitly")
+    r.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                   help="grade on this Dask cluster (default: $DASK_SCHEDULER_ADDRESS, else a "
+                        "local process pool of -j processes); needs pip install '.[cluster]'")
+    r.add_argument("--shard", metavar="I/N", help="grade only shard I of N (0 <= I < N: students "
+                   "sorted by id, every N-th from I); join the parts with nngrade merge")
+    r.add_argument("--resume", action="store_true",
+                   help="skip the students already graded in <gradebook>.log.jsonl")
+    r.add_argument("--student", action="append", metavar="ID",
+                   help="regrade only this student (id or file name; repeatable)")
+    r.add_argument("--question", action="append", metavar="QN",
+                   help="regrade only this question (repeatable); the others keep their grade")
+    r.add_argument("--late-policy", metavar="per_day=P,cap=C,grace=G",
+                   help="late penalty: P%% of the points per day late, at most C%%, none within "
+                        "the grace period G (e.g. per_day=10,cap=50,grace=15m)")
+    r.add_argument("--deadline", metavar="ISO-TIME", help="the deadline, with its time zone "
+                   "(e.g. 2026-11-20T23:59:00+00:00)")
+    r.add_argument("--submitted-at", metavar="CSV", help="the submission times: a CSV with "
+                   "columns student,submitted_at (ISO 8601 with time zone), e.g. from the LMS")
+    r.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     run_opts(r)
     r.set_defaults(func=cmd_grade)
+
+    m = sub.add_parser("merge", help="join the gradebooks of a sharded run (grade --shard I/N)")
+    m.add_argument("parts", nargs="+", help="the parts' gradebooks (or their .log.jsonl)")
+    m.add_argument("-o", "--output", default="grades.csv", help="CSV gradebook (default grades.csv)")
+    m.add_argument("--feedback", help="feedback folder (default: <gradebook>-feedback/)")
+    m.set_defaults(func=cmd_merge)
 
     v = sub.add_parser("verify", help="check that reference, stub and wrong answers grade as declared")
     v.add_argument("sheets", nargs="*")

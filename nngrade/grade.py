@@ -11,18 +11,23 @@ gradebook are written by :mod:`nngrade.report`.
 from __future__ import annotations
 
 import builtins
+import json
 import os
 import re
 import secrets
 import shutil
 import tempfile
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from . import codec, protocol, report, sandbox, submission, verdicts
+from . import codec, executors, protocol, report, sandbox, shards, submission, verdicts
+from .late import LatePolicy
+from .progress import Progress
 from .results import Case, NotGraded, Submission, TestResult
 from .sheet import Question, Sheet, Test, hidden_cases, load_sheet, reference
 from .verdicts import Verdict
@@ -50,6 +55,10 @@ class Grader:
         self.mode = mode or sandbox.detect_mode()
         self.mask = sandbox.mask_dirs(self.sheet.path.parent, list(mask or []))
         self.not_graded: list[NotGraded] = []
+        self.failures: list[tuple[str, str]] = []   # (student, why) not graded: machinery failed
+        self.missing: list[str] = []                # students of the run without a grade
+        self.graded_now = 0
+        self.where = "this process"
         ref = reference(self.sheet)
         hidden = hidden_cases(self.sheet, self.seed)
         self.cases: dict[str, list[Case]] = {}
@@ -273,15 +282,58 @@ class Grader:
 
         with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
             list(pool.map(work, units))
-        order = list(self.sheet.questions)
         for sub in subs:
-            try:
-                self._dependencies(sub)
-            except Exception:  # noqa: BLE001 -- a note is never worth a crash
-                pass
-            sub.results.sort(key=lambda r: order.index(r.question))
-            sub.scores = {q: sub.scores.get(q, 0.0) for q in order}
+            self._finish(sub)
         return subs
+
+    def _finish(self, sub: Submission, only: tuple[str, ...] | None = None,
+                prior: dict[str, float] | None = None) -> None:
+        """Notes on dependent questions, results in the sheet's order; with ``only``, keep only
+        those questions (the others' ``prior`` scores are used for the notes)."""
+        order = list(self.sheet.questions)
+        if only is not None:
+            for q in order:
+                if q not in only:
+                    sub.scores[q] = (prior or {}).get(q, 0.0)
+        try:
+            self._dependencies(sub)
+        except Exception:  # noqa: BLE001 -- a note is never worth a crash
+            pass
+        sub.results.sort(key=lambda r: order.index(r.question))
+        sub.scores = {q: sub.scores.get(q, 0.0) for q in order}
+        if only is not None:
+            sub.scores = {q: v for q, v in sub.scores.items() if q in only}
+            sub.results = [r for r in sub.results if r.question in only]
+            sub.question_notes = {q: v for q, v in sub.question_notes.items() if q in only}
+
+    def grade_one(self, student: str, file: str, path: Path | None, *, error: str | None = None,
+                  only: tuple[str, ...] | None = None, prior: dict[str, float] | None = None
+                  ) -> Submission:
+        """Grade one submission (its file at ``path``, or ``error``: why it could not be read)
+        inside the guard, in this thread; ``only``: just these questions."""
+        sub = Submission(student, path or Path(file), file)
+        runs: list[tuple[Question, list[str]]] = []
+        if path is None:   # the grader's process could not read it: zero, with the reason
+            sub.notes.append(error or "the file could not be read")
+            for q in self.sheet.questions.values():
+                self._score(sub, q, None, Verdict(False, "missing", sub.notes[-1]))
+        else:
+            try:
+                runs = self.plan(sub)
+            except Exception as exc:  # the guard: any failure costs this submission only
+                self._fail(sub, f"the grader could not read this submission "
+                                f"({type(exc).__name__}: {' '.join(str(exc).split())[:120]})")
+        if only is not None:
+            runs = [r for r in runs if r[0].id in only]
+        if runs:
+            try:
+                self._grade_one(sub, runs)
+            except Exception as exc:  # the guard
+                self._fail(sub, f"the grader could not grade this submission "
+                                f"({type(exc).__name__}: {' '.join(str(exc).split())[:120]})")
+        self._finish(sub, only, prior)
+        sub.path = Path(file)
+        return sub
 
     # -- output (see nngrade.report) ---------------------------------------------------------------
     def feedback(self, sub: Submission) -> str:
@@ -302,29 +354,129 @@ def submissions_in(folder: Path) -> list[Path]:
     return [e.path for e in submission.list_folder(Path(folder)) if e.reason is None]
 
 
+class GradeError(ValueError):
+    """Options of a grading run that cannot be followed (the message says why)."""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
 def grade_folder(sheet: Sheet | str | Path, folder: Path, gradebook: Path,
                  feedback_dir: Path | None = None, *, jobs: int | None = None,
                  seed: int | None = None, limits: sandbox.Limits | None = None,
-                 mode: str | None = None) -> tuple[Grader, list[Submission]]:
-    """Grade every notebook in ``folder`` (and its sub-folders); write the CSV gradebook, one
+                 mode: str | None = None, scheduler: str | None = None,
+                 shard: tuple[int, int] | None = None, resume: bool = False,
+                 students: list[str] | None = None, questions: list[str] | None = None,
+                 late_policy: LatePolicy | None = None,
+                 submitted_at: dict[str, datetime] | None = None,
+                 progress: Progress | bool | None = None) -> tuple[Grader, list[Submission]]:
+    """Grade the notebooks in ``folder`` (and its sub-folders); write the CSV gradebook, one
     feedback file per student and the list of entries not graded, with the reason (also in
-    ``grader.not_graded``)."""
+    ``grader.not_graded``).
+
+    Submissions are graded by a local process pool of ``jobs`` processes, or by the Dask cluster
+    at ``scheduler`` (:mod:`nngrade.executors`). Each result is appended to the log
+    ``<gradebook>.log.jsonl`` as it arrives (:mod:`nngrade.shards`); the gradebook is written
+    from the log at the end: every student of the run's scope with a grade of this sheet
+    version. ``shard=(I, N)``: only the students of shard I of N (and a manifest for
+    ``nngrade merge``). ``resume``: skip the students the log already holds. ``students`` (ids or
+    file names) and ``questions``: regrade just those; no other student's row changes.
+    ``late_policy`` and ``submitted_at`` (student id or file name -> time): late penalties.
+    Students not graded because the machinery failed are in ``grader.failures`` (rerun with
+    ``resume``)."""
     folder, gradebook = Path(folder).resolve(), Path(gradebook).resolve()
     feedback_dir = Path(feedback_dir or gradebook.with_name(gradebook.stem + "-feedback")).resolve()
-    grader = Grader(sheet, seed=seed, limits=limits, mode=mode,
-                    mask=[folder, feedback_dir, gradebook.parent])
+    sheet_path = (sheet.path if isinstance(sheet, Sheet) else Path(sheet)).resolve()
+    seed_policy = "secret" if seed is None else "fixed"
+    job = executors.Job(str(sheet_path), executors.sheet_hash(sheet_path),
+                        secrets.randbits(62) if seed is None else seed,
+                        limits or sandbox.Limits(), mode or sandbox.detect_mode(),
+                        (str(folder), str(feedback_dir), str(gradebook.parent)))
+    # the sheet here first, and the isolation too unless the workers of a cluster provide it
+    grader = executors.grader_for(job, check=scheduler is None)
+    sh = grader.sheet
     entries = submission.list_folder(folder)
     skipped = [NotGraded(e.name, e.reason) for e in entries if e.reason is not None]
-    subs = grader.grade([e for e in entries if e.reason is None], jobs=jobs)
-    for sub in subs:
+    scope = shards.select([e for e in entries if e.reason is None], lambda e: e.student, shard)
+    log_file = shards.log_path(gradebook)
+    earlier = shards.latest([r for r in shards.read_log(log_file)[0]
+                             if r.get("sheet_hash") == job.sheet_hash and r.get("sheet") == sh.name])
+    if questions:
+        unknown = [q for q in questions if q not in sh.questions]
+        if unknown:
+            raise GradeError(f"--question {', '.join(unknown)}: {sh.name} has the questions "
+                             f"{', '.join(sh.questions)}")
+    todo = scope
+    if students:
+        wanted = set(students)
+        todo = [e for e in scope if e.student in wanted or e.name in wanted]
+        found = {e.student for e in todo} | {e.name for e in todo}
+        unknown = sorted(wanted - found)
+        if unknown:
+            raise GradeError(f"--student {', '.join(unknown)}: no such submission in {folder}"
+                             + (f" (shard {shard[0]}/{shard[1]})" if shard else "")
+                             + "; use the ids of the gradebook's student column or file names")
+    elif resume:
+        todo = [e for e in scope if e.student not in earlier]
+    if shard is not None:
+        report.atomic_write(shards.manifest_path(gradebook), json.dumps({
+            "shard": shard[0], "shards": shard[1], "sheet": sh.name,
+            "sheet_hash": job.sheet_hash, "seed_policy": seed_policy,
+            "seed": job.seed if seed_policy == "fixed" else None,
+            "late_policy": late_policy.describe() if late_policy else None,
+            "students": sorted(e.student for e in entries if e.reason is None),
+            "not_graded": [{"file": e.file, "reason": e.reason} for e in skipped]},
+            indent=1) + "\n")
+    times = submitted_at or {}
+    only = tuple(q for q in sh.questions if q in questions) if questions else None
+
+    def tasks() -> Iterator[executors.Task]:
+        for e in todo:
+            try:
+                data, error = submission.read_bytes(e.path), None
+            except submission.SubmissionError as exc:
+                data, error = None, str(exc)
+            prev = earlier.get(e.student)
+            part = only if prev is not None else None   # no earlier grade: grade it all
+            yield executors.Task(job, e.student, e.name, data, error, part,
+                                 {q["question"]: q["score"] for q in prev["questions"]}
+                                 if part and prev else None)
+
+    bar = Progress(len(todo)) if progress is True else progress or None
+
+    def done(task: executors.Task, result: dict[str, Any]) -> None:
+        when = times.get(task.student, times.get(task.file))
+        rec = report.record(sh, result, sheet_hash=job.sheet_hash, seed=job.seed,
+                            seed_policy=seed_policy, graded_at=_now(),
+                            previous=earlier.get(task.student) if task.only else None,
+                            late=late_policy, submitted=when)
+        sub = report.submission_of(rec)
         try:
-            text = grader.feedback(sub)
+            text = report.feedback(sh, sub, job.seed)
         except Exception as exc:  # the guard: a row and a feedback file whatever happens
-            text = (f"# Feedback on {grader.sheet.name}: {sub.student}\n\nTotal: {sub.total:g} / "
-                    f"{grader.sheet.points:g}\n\n(the details could not be written: "
+            text = (f"# Feedback on {sh.name}: {sub.student}\n\nTotal: {sub.total:g} / "
+                    f"{sh.points:g}\n\n(the details could not be written: "
                     f"{type(exc).__name__})\n")
         report.atomic_write(feedback_dir / f"{sub.student}.md", text)
-    report.atomic_write(gradebook, grader.gradebook(subs))
+        log.append(rec)
+        if bar is not None:
+            bar.update(task.student, result.get("seconds"))
+
+    with shards.Log(log_file) as log, executors.executor(jobs, scheduler) as (ex, slots, what):
+        grader.where = what
+        failures = executors.run(ex, slots, tasks(), done)
+    if bar is not None:
+        bar.finish()
+    final = shards.latest([r for r in shards.read_log(log_file)[0]
+                           if r.get("sheet_hash") == job.sheet_hash and r.get("sheet") == sh.name])
+    rows = {e.student: final[e.student] for e in scope if e.student in final}
+    subs = [report.submission_of(r) for r in rows.values()]
+    late = rows if any(r.get("late_policy") for r in rows.values()) else None
+    report.atomic_write(gradebook, report.gradebook(sh, subs, late))
     report.atomic_write(report.not_graded_path(gradebook), report.not_graded(skipped))
     grader.not_graded = skipped
+    grader.failures = [(t.student, f"{type(exc).__name__}: {exc}") for t, exc in failures]
+    grader.missing = [e.student for e in scope if e.student not in final]
+    grader.graded_now = len(todo) - len(failures)
     return grader, subs

@@ -1,16 +1,22 @@
 """The report: feedback for each student (Markdown), the CSV gradebook, the list of what was
-not graded, all written atomically by the grader's process."""
+not graded, all written atomically by the grader's process; and the plain form of a graded
+submission (what a worker sends back) and of a log record (one line of ``<gradebook>.log.jsonl``,
+from which the gradebook and the feedback can always be written again)."""
 from __future__ import annotations
 
 import csv
 import io
 import os
 import tempfile
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from .generate import section_link
-from .results import NotGraded, Submission
+from .late import LatePolicy
+from .results import NotGraded, Submission, TestResult
 from .sheet import AuthoringError, Sheet
+from .verdicts import Verdict
 
 
 def _reread(sheet: Sheet, qid: str) -> str:
@@ -49,17 +55,106 @@ def _safe(s: str) -> str:
     return "'" + s if s[:1] in ("=", "+", "-", "@", "\t", "\r") else s
 
 
-def gradebook(sheet: Sheet, subs: list[Submission]) -> str:
+LATE_COLUMNS = ["submitted_at", "late_days", "penalty", "final", "late_policy"]
+
+
+def gradebook(sheet: Sheet, subs: list[Submission],
+              late: dict[str, dict[str, Any]] | None = None) -> str:
     """The CSV gradebook: one row a student (id and file), one column a question, the total,
-    a note."""
+    a note. With ``late`` (student -> its log record), the late-penalty columns
+    :data:`LATE_COLUMNS` come between the total and the note."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["student", "file", *sheet.questions, "total", "note"])
+    w.writerow(["student", "file", *sheet.questions, "total", *(LATE_COLUMNS if late else []),
+                "note"])
     for sub in sorted(subs, key=lambda s: s.student):
+        extra = []
+        if late:
+            r = late.get(sub.student, {})
+            extra = [r.get("submitted_at") or "", f"{r.get('late_days', 0)}",
+                     f"{r.get('penalty', 0.0):g}", f"{r.get('final', sub.total):g}",
+                     r.get("late_policy") or ""]
         w.writerow([_safe(sub.student), _safe(sub.file or sub.path.name),
                     *(f"{sub.scores.get(q, 0.0):g}" for q in sheet.questions),
-                    f"{sub.total:g}", _safe("; ".join(sub.notes))[:300]])
+                    f"{sub.total:g}", *extra, _safe("; ".join(sub.notes))[:300]])
     return buf.getvalue()
+
+
+# -- plain forms: what crosses process and machine boundaries, and the log -----------------------
+
+def plain(sub: Submission) -> dict[str, Any]:
+    """A graded submission as plain data (str, float, bool, lists, dicts): scores, verdict kinds
+    and feedback text only; nothing the student wrote (no code, no returned objects)."""
+    return {"student": sub.student, "file": sub.file or sub.path.name,
+            "scores": {q: float(v) for q, v in sub.scores.items()},
+            "results": [[r.question, r.test, r.public, float(r.points), float(r.possible),
+                         r.verdict.ok, r.verdict.kind, r.verdict.message] for r in sub.results],
+            "notes": list(sub.notes),
+            "question_notes": {q: list(v) for q, v in sub.question_notes.items()}}
+
+
+def submission_of(record: dict[str, Any]) -> Submission:
+    """A :class:`Submission` from a plain result or a log record (for the gradebook and the
+    feedback text)."""
+    sub = Submission(record["student"], Path(record["file"]), record["file"])
+    if "questions" in record:   # a log record
+        for q in record["questions"]:
+            sub.scores[q["question"]] = float(q["score"])
+            if q.get("notes"):
+                sub.question_notes[q["question"]] = list(q["notes"])
+            for r in q.get("results", []):
+                sub.results.append(TestResult(q["question"], r["test"], r["public"], r["points"],
+                                              r["possible"], Verdict(r["ok"], r["kind"],
+                                                                     r["message"])))
+    else:
+        sub.scores = dict(record["scores"])
+        sub.question_notes = {q: list(v) for q, v in record["question_notes"].items()}
+        sub.results = [TestResult(q, t, pub, pts, pos, Verdict(ok, kind, msg))
+                       for q, t, pub, pts, pos, ok, kind, msg in record["results"]]
+    sub.notes = list(record.get("notes", []))
+    return sub
+
+
+def _short(messages: list[str]) -> str:
+    text = "; ".join(dict.fromkeys(messages))
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def record(sheet: Sheet, result: dict[str, Any], *, sheet_hash: str, seed: int,
+           seed_policy: str, graded_at: str, previous: dict[str, Any] | None = None,
+           late: LatePolicy | None = None, submitted: datetime | None = None
+           ) -> dict[str, Any]:
+    """One log record (a JSON object) from a worker's plain result. Questions the result does
+    not hold (a ``--question`` regrade) keep their entry of the ``previous`` record. With a late
+    policy, ``submitted`` (the instructor's time for this student, None if not given) sets
+    ``late_days``, ``penalty`` and ``final`` (see :mod:`nngrade.late`); else final = total."""
+    sub = submission_of(result)
+    old = {q["question"]: q for q in (previous or {}).get("questions", [])}
+    questions = []
+    for q in sheet.questions.values():
+        if q.id not in sub.scores and q.id in old:
+            questions.append(old[q.id])
+            continue
+        rs = [r for r in sub.results if r.question == q.id]
+        bad = [r.verdict.message for r in rs if not r.verdict.ok]
+        questions.append({
+            "question": q.id, "score": sub.scores.get(q.id, 0.0), "max": float(q.points),
+            "kinds": sorted({r.verdict.kind for r in rs if not r.verdict.ok}),
+            "feedback": _short(bad) if bad else "all tests passed",
+            "notes": sub.question_notes.get(q.id, []),
+            "results": [{"test": r.test, "public": r.public, "points": r.points,
+                         "possible": r.possible, "ok": r.verdict.ok, "kind": r.verdict.kind,
+                         "message": r.verdict.message} for r in rs]})
+    total = round(sum(q["score"] for q in questions), 9)
+    days, penalty, final = late.apply(total, submitted) if late else (0, 0.0, total)
+    return {"student": sub.student, "file": sub.file, "sheet": sheet.name,
+            "sheet_hash": sheet_hash, "seed": seed, "seed_policy": seed_policy,
+            "questions": questions, "total": total, "max_total": float(sheet.points),
+            "submitted_at": submitted.isoformat() if submitted else None, "late_days": days,
+            "penalty": penalty, "final": final,
+            "late_policy": late.describe() if late else None, "notes": sub.notes,
+            "graded_at": graded_at,
+            "seconds": result.get("seconds")}
 
 
 def not_graded_path(gradebook_path: Path) -> Path:

@@ -4,6 +4,8 @@
 #   make serve  serve _build/html on http://127.0.0.1:8000
 #   make lab    open the chapters and exercises in JupyterLab
 #   make bench  run the benchmark suite (nnlib vs NumPy, PyTorch, scikit-learn); writes _build/bench.json
+#   make bench-grading  grade 1,000 generated submissions locally, on a 2-worker Dask cluster and in
+#               4 shards merged (about 25 minutes); writes _build/bench-grading.json
 #   (make vendor: fetch the website's pinned JavaScript with npm pack into .vendor/;
 #    make browser: install Debian's chromium for the browser tests if it is missing;
 #    make sandbox: install Debian's bubblewrap, the grader's namespace sandbox, if it is missing)
@@ -33,7 +35,7 @@ BOOK_SRC := _config.yml _toc.yml index.md pyproject.toml tools/nnsite.py $(shell
 export OPENBLAS_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: setup book test serve lab bench clean vendor browser site sandbox python-check
+.PHONY: setup book test serve lab bench bench-grading clean vendor browser site sandbox python-check
 
 setup: python-check $(STAMP) $(WARM)
 
@@ -112,6 +114,9 @@ lab: setup
 
 bench: setup
 	$(PY) -m bench.run
+
+bench-grading: setup
+	$(PY) -m bench.grading --repeat 2
 
 clean:
 	rm -rf _build

@@ -4,8 +4,10 @@
 ``submission`` (reading submissions: untrusted input) -> ``grade`` (grading, in sandboxed runs:
 ``sandbox`` runs ``runner`` with the file ``protocol``; files come back through ``codec``) ->
 ``verdicts`` (what is wrong, in plain words) -> ``results`` (result types) -> ``report``
-(feedback and gradebook). ``student`` is the student's ``check``; ``verify`` proves a sheet;
-``cli`` is the command line. Judging happens only in the grader's process; see
+(feedback and gradebook). At scale: ``executors`` (a local process pool or a Dask cluster),
+``shards`` (the append-only log, shards and merge), ``late`` (late penalties), ``progress``;
+``export`` hands the gradebook to an LMS. ``student`` is the student's ``check``; ``verify``
+proves a sheet; ``cli`` is the command line. Judging happens only in the grader's process; see
 ``nngrade grade --help``.
 """
 from __future__ import annotations

@@ -185,7 +185,7 @@ def test_fake_gradebooks_do_not_appear(graded):
         assert path.exists() == existed, f"{path} was written by a submission"
     assert rows["write_files"]["q1"] == "0"
     assert sorted(p.name for p in out.iterdir()) == ["grades-feedback", "grades-not-graded.csv",
-                                                     "grades.csv"]
+                                                     "grades.csv", "grades.csv.log.jsonl"]
 
 
 def test_hidden_seed_does_not_change_grades(tmp_path):

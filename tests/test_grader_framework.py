@@ -287,3 +287,27 @@ def test_cli_refuses_a_weaker_sandbox_unless_asked(tmp_path, monkeypatch, capsys
     err = capsys.readouterr().err
     assert code == 2 and "--isolation limits" in err and "solutions" in err
     assert not (tmp_path / "g.csv").exists()
+
+
+@pytest.mark.parametrize("name, total", [("honest", 10.0), ("os_exit", 7.0)])
+def test_a_run_that_leaves_nothing_is_run_once_more(monkeypatch, name, total):
+    """A sandboxed run that ends with an empty out/ (no result, no error record) and no timeout
+    is rerun once: the first run here is made to fail silently, as rare runs did under load in a
+    1,000-submission batch. A correct answer then gets its full marks; an answer that really
+    exits before writing anything gets the same grade as without the retry."""
+    from nngrade import grade, sandbox
+    real, calls = sandbox.run, []
+
+    def flaky(work, job, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            (work / "out").mkdir()
+            return sandbox.RunResult(False, 1, 0.0)
+        return real(work, job, *args, **kwargs)
+
+    monkeypatch.setattr(sandbox, "run", flaky)
+    grader = grade.Grader(sheet("01_neuron"), seed=1, limits=sandbox.Limits(timeout=10, call_timeout=3))
+    path = ROOT / "tests" / "submissions" / "01_neuron" / f"{name}.ipynb"
+    sub = grader.grade_one(name, path.name, path)
+    assert sub.total == total
+    assert len(calls) >= 2

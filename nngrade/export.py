@@ -345,8 +345,9 @@ def load_grades(gradebook: Path, *, log: Path | None = None, maxima: dict[str, f
                 warn: Callable[[str], None] | None = None) -> list[Grade]:
     """The gradebook's rows, joined to its log (default ``<gradebook>.log.jsonl`` when it
     exists) for per-question maxima, failure kinds and feedback, with maxima from ``maxima``
-    where the log has none; feedback text from ``feedback_dir`` (``<student>.md``) for students
-    the log does not cover."""
+    where the log has none; with ``feedback_dir``, each question's feedback is its section of
+    ``<student>.md`` (the full text the student reads: every test and the Re-read link), and the
+    log's one-line summary only where that file or section is missing."""
     gradebook = Path(gradebook)
     grades = read_gradebook(gradebook)
     if log is None and log_path(gradebook).exists():
@@ -360,12 +361,12 @@ def load_grades(gradebook: Path, *, log: Path | None = None, maxima: dict[str, f
     if feedback_dir is not None:
         for g in grades:
             md = Path(feedback_dir) / f"{g.student}.md"
-            if not md.is_file() or any(q.feedback for q in g.questions):
+            if not md.is_file():
                 continue
             sections = feedback_sections(_read_text(md, "feedback file", "Markdown"),
                                          [q.question for q in g.questions])
             for q in g.questions:
-                q.feedback = sections.get(q.question, "")
+                q.feedback = sections.get(q.question) or q.feedback
     return grades
 
 

@@ -221,7 +221,10 @@ def test_memory_of_all_processes_together_is_bounded():
           f"{res.memory_peak / MB:.0f} MB, {res.oom_kills} killed by the limit")
     assert res.memory_peak is not None and res.memory_peak <= 512 * MB
     assert res.memory_peak >= 200 * MB          # the children did allocate
-    assert len(done) * 200 <= 512               # never more than the limit held at once
+    # 8 x 200 MB were asked for together; the cgroup held them to 512 MB by killing some. (How
+    # many children wrote their marker says nothing about how many held memory at once: one may
+    # be killed after writing it, freeing room for the next.)
+    assert res.oom_kills >= 2
     assert res.oom_kills >= 1
 
 

@@ -102,7 +102,7 @@ $(SITE_STAMP): $(STAMP) $(VENDOR) $(BOOK_SRC)
 # build, Chromium or axe-core), so `make test` fails either way.
 test: python-check setup vendor browser sandbox
 	@$(MAKE) --no-print-directory site || echo "==> The website build FAILED (see above): the browser tests will fail"
-	NN_SITE_REQUIRED=1 $(PY) -m pytest tests chapters --nbval --ignore=tests/submissions
+	NN_SITE_REQUIRED=1 $(PY) -m pytest tests chapters --nbval --ignore=tests/submissions -rs
 
 serve:
 	@test -f _build/html/index.html || { echo "No site yet: run 'make book' first"; exit 1; }

@@ -20,13 +20,15 @@ OK, DIVERGED, STOPPED = 0, 1, 2
 
 class Trainable(Protocol):
     """What ``fit`` needs of a network (an :class:`~nnlib.MLP` has it all): its layer widths,
-    activations and flat parameters (chapter 8, {ref}`sec-mlp-nnlib`)."""
+    activations, flat parameters (float64 or float32) and dropout rates (chapter 8,
+    {ref}`sec-mlp-nnlib`; dropout in chapter 12, {ref}`sec-dropout`)."""
 
     sizes: list[int]
     output: str
     params: np.ndarray
     rng: np.random.Generator
     layers: list[Any]             # each with an ``activation`` name
+    dropout: tuple[float, ...]    # one rate per hidden layer
 
     @property
     def decay_mask(self) -> np.ndarray: ...
@@ -38,10 +40,11 @@ class Network(NamedTuple):
     """The network as the kernels see it (layout in :mod:`nnlib.kernels`; chapter 5,
     {ref}`sec-forward-batch`)."""
 
-    params: np.ndarray            #: float64 (P,), updated in place
+    params: np.ndarray            #: float64 or float32 (P,), updated in place
     sizes: np.ndarray             #: int64 (L+1,)
     acts: np.ndarray              #: int64 (L,) activation codes
-    decay_mask: np.ndarray        #: float64 (P,): 1 on weights, 0 on biases
+    decay_mask: np.ndarray        #: (P,), params' dtype: 1 on weights, 0 on biases
+    keep: np.ndarray              #: float64 (L,): 1 - dropout rate of each layer (1: no dropout)
 
 
 class Data(NamedTuple):
@@ -73,6 +76,7 @@ class Workspace(NamedTuple):
     ybuf: np.ndarray              #: their targets
     zv: np.ndarray                #: Z_l of the validation set
     av: np.ndarray                #: A_l of the validation set
+    mbuf: np.ndarray              #: dropout masks of one batch (zbuf's layout); empty: no dropout
 
 
 class Progress(NamedTuple):
@@ -85,6 +89,7 @@ class Progress(NamedTuple):
     hist: np.ndarray              #: (E, 4) per epoch: train loss, train accuracy, val loss, val accuracy
     best_params: np.ndarray       #: parameters at the lowest validation loss so far
     best_val: np.ndarray          #: (1,) that loss
+    rng_state: np.ndarray         #: uint64 (1,): the dropout masks' random stream
 
 
 class TrainingDiverged(FloatingPointError):
@@ -134,12 +139,19 @@ def fit(net: Trainable, X: Any, y: Any, loss: str = "mse", lr: float = 0.1, epoc
     g = dL/dp + weight_decay * W. ``patience``: stop after that many epochs without a lower
     validation loss and restore the best weights. A NaN/inf loss raises TrainingDiverged (the
     weights are reset to their values before the call). ``net.fit(X, y, ...)`` is the same function.
+    With ``MLP(..., dropout=p)``, every batch draws fresh inverted-dropout masks m ~ Bernoulli(1 - p)
+    for the hidden units (h~ = m h / (1 - p)), from a stream seeded by one draw from the network's
+    generator (or ``seed``), so the same seed repeats a run exactly; the validation loss and
+    ``predict`` use no dropout. A float32 network trains in float32 (its inputs are converted).
     Derived in chapter 7, *Gradient descent* ({ref}`sec-batch-sizes`, {ref}`sec-momentum`,
-    {ref}`sec-adam`) and chapter 9 ({ref}`sec-l2`, {ref}`sec-early-stopping`).
+    {ref}`sec-adam`), chapter 9 ({ref}`sec-l2`, {ref}`sec-early-stopping`) and chapter 12
+    ({ref}`sec-dropout`).
     """
     code = losses.code_for(loss, net.output)
+    dtype = net.params.dtype
     X = check_X(X, net.sizes[0])
     Y = losses.check_targets(loss, check_y(y, X.shape[0], net.sizes[-1]))
+    X, Y = X.astype(dtype, copy=False), Y.astype(dtype, copy=False)
     N = X.shape[0]
     opt = optim.settings(optimizer, lr, momentum=momentum, weight_decay=weight_decay, betas=betas,
                          eps=eps)
@@ -154,6 +166,7 @@ def fit(net: Trainable, X: Any, y: Any, loss: str = "mse", lr: float = 0.1, epoc
         Yv = check_y(validation_data[1], Xv.shape[0], net.sizes[-1], name="validation_data[1]",
                      x_name="validation_data[0]")
         losses.check_targets(loss, Yv, name="validation_data[1]")
+    Xv, Yv = Xv.astype(dtype, copy=False), Yv.astype(dtype, copy=False)
     if patience is not None:
         patience = check_int(patience, "patience")
         if validation_data is None:
@@ -162,14 +175,25 @@ def fit(net: Trainable, X: Any, y: Any, loss: str = "mse", lr: float = 0.1, epoc
     rng = net.rng if seed is None else as_generator(seed)
 
     params = net.params
+    rates = tuple(getattr(net, "dropout", ()))
+    keep = np.ones(len(net.sizes) - 1)
+    keep[:len(rates)] = 1.0 - np.array(rates, dtype=np.float64)
+    dropping = bool(np.any(keep < 1.0))
+    # One draw from the generator seeds the masks' stream, only when there is dropout (so that
+    # dropout=0 leaves the generator, hence the shuffles, exactly as without it).
+    rng_state = np.zeros(1, dtype=np.uint64)
+    if dropping:
+        rng_state[0] = rng.integers(0, 2 ** 64, dtype=np.uint64)
     network = Network(params, np.array(net.sizes, dtype=np.int64),
                       np.array([CODES[layer.activation] for layer in net.layers], dtype=np.int64),
-                      net.decay_mask)
+                      net.decay_mask.astype(dtype, copy=False), keep)
     width = sum(net.sizes[1:])
     nv = Xv.shape[0]
-    work = Workspace(np.empty(batch * width), np.empty(batch * width), np.empty(batch * width),
-                     np.zeros_like(params), np.empty((batch, net.sizes[0])),
-                     np.empty((batch, net.sizes[-1])), np.empty(nv * width), np.empty(nv * width))
+    work = Workspace(np.empty(batch * width, dtype), np.empty(batch * width, dtype),
+                     np.empty(batch * width, dtype), np.zeros_like(params),
+                     np.empty((batch, net.sizes[0]), dtype), np.empty((batch, net.sizes[-1]), dtype),
+                     np.empty(nv * width, dtype), np.empty(nv * width, dtype),
+                     np.empty(batch * width if dropping else 0, dtype))
     reshuffle = shuffle and batch < N
     plan = Plan(code, batch, batch == N and not reshuffle, patience or 0)
     data = Data(X, Y, Xv, Yv)
@@ -186,7 +210,7 @@ def fit(net: Trainable, X: Any, y: Any, loss: str = "mse", lr: float = 0.1, epoc
         if reshuffle:
             perms = np.ascontiguousarray(rng.permuted(perms, axis=1))
         hist = np.full((E, 4), np.nan)
-        progress = Progress(state1, state2, counters, hist, best_params, best_val)
+        progress = Progress(state1, state2, counters, hist, best_params, best_val, rng_state)
         with np.errstate(all="ignore"):  # only matters with NUMBA_DISABLE_JIT=1: a diverging
             # run overflows on the way to the NaN that is reported below
             status, last = T.train_epochs(network, data, perms, plan, opt, work, progress)

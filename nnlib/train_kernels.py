@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 from ._view import view2d
@@ -48,6 +49,37 @@ def adam_step(params, grads, m, v, decay_mask, t, lr, beta1, beta2, eps, weight_
 
 
 @njit(cache=True, inline="always")
+def uniform01(state):
+    """The next number of a SplitMix64 stream, as a float64 uniform on [0, 1) with 53 random bits:
+    s += 0x9E3779B97F4A7C15, then two xor-shift-multiply rounds of s (Steele, Lea and Flood 2014).
+    ``state`` is a uint64 array (1,), advanced in place; ``fit`` seeds it from the network's
+    generator. Used for the dropout masks (chapter 12, {ref}`sec-dropout`)."""
+    s = state[0] + np.uint64(0x9E3779B97F4A7C15)
+    state[0] = s
+    z = (s ^ (s >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    return float(z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@njit(cache=True)
+def draw_masks(sizes, keep, R, b, mbuf, state):
+    """Inverted dropout masks for one mini-batch of b rows: for every hidden layer l with
+    keep probability q_l = 1 - p_l < 1, M_l[i, j] = m / q_l with m ~ Bernoulli(q_l) (m = 1 when
+    u < q_l, u uniform on [0, 1) from :func:`uniform01`), written into ``mbuf`` (zbuf's layout for
+    batches of up to R rows). Derived in chapter 12 ({ref}`sec-dropout`)."""
+    zo = 0
+    for l in range(1, sizes.shape[0] - 1):
+        n = sizes[l]
+        q = keep[l - 1]
+        if q < 1.0:
+            scale = 1.0 / q
+            for r in range(b * n):
+                mbuf[zo + r] = scale if uniform01(state) < q else 0.0
+        zo += R * n
+
+
+@njit(cache=True, inline="always")
 def gather_rows(src, idx, start, stop, dst):
     """dst[r] = src[idx[start + r]] for the rows of one mini-batch (chapter 7, {ref}`sec-batch-sizes`)."""
     k = src.shape[1]
@@ -83,11 +115,11 @@ def count_correct(A, Y):
 
 
 @njit(cache=True)
-def evaluate(params, sizes, acts, loss_code, X, Y, zbuf, abuf):
-    """Return (mean loss, accuracy) of the network on (X, Y); buffers hold X.shape[0] rows
-    (chapter 7, {ref}`sec-when-to-stop`)."""
+def evaluate(params, sizes, acts, loss_code, X, Y, zbuf, abuf, keep, mbuf):
+    """Return (mean loss, accuracy) of the network on (X, Y); buffers hold X.shape[0] rows; an
+    empty ``mbuf``: no dropout (chapter 7, {ref}`sec-when-to-stop`)."""
     n = X.shape[0]
-    forward(params, sizes, acts, X, n, zbuf, abuf)
+    forward(params, sizes, acts, X, n, zbuf, abuf, keep, mbuf)
     zo = output_offset(sizes, n)
     k = sizes[sizes.shape[0] - 1]
     A = view2d(abuf, zo, n, k)
@@ -100,7 +132,9 @@ def train_epochs(net, data, perms, plan, opt, work, progress):
     """Run ``perms.shape[0]`` epochs of mini-batch training in one call.
 
     For each epoch e and each mini-batch B (rows ``perms[e]`` in order): forward, backprop, then an
-    SGD-with-momentum or Adam step. The arguments are the named records of :mod:`nnlib.train`:
+    SGD-with-momentum or Adam step. With dropout (``work.mbuf`` not empty) each batch first draws
+    fresh masks (:func:`draw_masks`, from ``progress.rng_state``); the validation loss is measured
+    without dropout. The arguments are the named records of :mod:`nnlib.train`:
     ``net`` (:class:`~nnlib.train.Network`: params, sizes, activation codes, decay mask), ``data``
     (X, Y, Xv, Yv), ``plan`` (loss code, batch, in_order, patience), ``opt``
     (:class:`nnlib.optim.Settings`), ``work`` (scratch buffers) and ``progress`` (optimiser state,
@@ -113,10 +147,11 @@ def train_epochs(net, data, perms, plan, opt, work, progress):
     Returns (status, epoch index) with status OK, DIVERGED (loss not finite) or STOPPED.
     Derived in chapter 7 ({ref}`sec-batch-sizes`) and chapter 9 ({ref}`sec-early-stopping`).
     """
-    params, sizes, acts = net.params, net.sizes, net.acts
+    params, sizes, acts, keep = net.params, net.sizes, net.acts, net.keep
     X, Y, Xv, Yv = data.X, data.Y, data.Xv, data.Yv
     batch = plan.batch
-    zbuf, abuf, dbuf, grads = work.zbuf, work.abuf, work.dbuf, work.grads
+    zbuf, abuf, dbuf, grads, mbuf = work.zbuf, work.abuf, work.dbuf, work.grads, work.mbuf
+    dropping = mbuf.shape[0] > 0
     counters, hist, best_params, best_val = (progress.counters, progress.hist,
                                              progress.best_params, progress.best_val)
     N = X.shape[0]
@@ -138,8 +173,11 @@ def train_epochs(net, data, perms, plan, opt, work, progress):
                 yb = work.ybuf[:b]
                 gather_rows(X, idx, start, stop, xb)
                 gather_rows(Y, idx, start, stop, yb)
-            forward(params, sizes, acts, xb, batch, zbuf, abuf)
-            loss = backward(params, sizes, acts, plan.loss, xb, yb, batch, zbuf, abuf, dbuf, grads)
+            if dropping:
+                draw_masks(sizes, keep, batch, b, mbuf, progress.rng_state)
+            forward(params, sizes, acts, xb, batch, zbuf, abuf, keep, mbuf)
+            loss = backward(params, sizes, acts, plan.loss, xb, yb, batch, zbuf, abuf, dbuf, grads,
+                            keep, mbuf)
             if not math.isfinite(loss):
                 return DIVERGED, e
             total += loss * b
@@ -156,7 +194,8 @@ def train_epochs(net, data, perms, plan, opt, work, progress):
         hist[e, 1] = correct / N
         counters[1] += 1
         if has_val:
-            vl, va = evaluate(params, sizes, acts, plan.loss, Xv, Yv, work.zv, work.av)
+            vl, va = evaluate(params, sizes, acts, plan.loss, Xv, Yv, work.zv, work.av, keep,
+                              mbuf[:0])
             if not math.isfinite(vl):
                 return DIVERGED, e
             hist[e, 2] = vl

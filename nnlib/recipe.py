@@ -19,7 +19,8 @@ so that a notebook or a test can assert on the verdict:
 The checks that train (:func:`overfit_batch`, :func:`lr_range_test`, :func:`update_ratios`) train
 a *copy* of the network, step by step in Python through :meth:`nnlib.MLP.loss_and_grads` and
 :class:`nnlib.Adam` or :class:`nnlib.SGD`. So they leave the network as it was, and they exercise
-whatever ``loss_and_grads`` computes, also in a subclass that overrides it.
+whatever ``loss_and_grads`` computes, also in a subclass that overrides it. They call it without a
+dropout mask, i.e. with dropout off: check the bare network first, regularise afterwards.
 """
 from __future__ import annotations
 

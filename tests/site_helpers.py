@@ -16,6 +16,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +48,34 @@ def missing_prerequisites() -> list[str]:
     if not AXE_JS.is_file():
         missing.append(f"no {AXE_JS.relative_to(ROOT)} (run `make vendor`)")
     return missing
+
+
+# --------------------------------------------------------------------------- shared fixtures
+# Imported into tests/test_site.py and tests/test_site_progress.py (pytest finds them by `name`).
+@pytest.fixture(scope="session", name="prerequisites")
+def prerequisites_fixture():
+    missing = missing_prerequisites()
+    if missing:
+        message = "website tests cannot run: " + "; ".join(missing)
+        if site_required():
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="session", name="server")
+def server_fixture(prerequisites):
+    with SiteServer(SITE) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="session", name="browser")
+def browser_fixture(prerequisites):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
 
 
 # --------------------------------------------------------------------------- table of contents

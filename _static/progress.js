@@ -290,8 +290,7 @@
   var currentPath = relPath(location.href);
   var progress = load();
   var map = loadMap();
-  var key = pageKey(document);
-  var status = null;
+  var key = null;  // this page's key: found once the page is parsed (start)
 
   function el(tag, attrs, text) {
     var e = document.createElement(tag);
@@ -544,6 +543,7 @@
 
   // ------------------------------------------------------------------ start
   function start() {
+    key = pageKey(document);
     fixTheme();
     var article = document.querySelector("article.bd-article");
     var inBook = !!document.querySelector("nav.bd-docs-nav a.current, nav.bd-docs-nav .bd-sidenav__home-link a");

@@ -526,12 +526,33 @@
   }
 
   // ------------------------------------------------------------------ accessibility of the theme
-  // pydata-sphinx-theme's search buttons are named "Search" but show "Search Ctrl+K" (axe:
-  // label-content-name-mismatch); its sidebar's expand/collapse <summary> has no name (axe:
-  // summary-name). Both are fixed here, where the names are known.
+  // pydata-sphinx-theme's search buttons are named "Search" but show "Search Ctrl+K", and its
+  // colour-mode button is named "Color mode" while its icons carry the titles "Light", "Dark",
+  // "System Settings" (axe: label-content-name-mismatch); its sidebar's expand/collapse <summary>
+  // has no name (axe: summary-name). Fixed here, where the names are known: the search button is
+  // named by its visible text, the mode icons are decoration of the named button, each summary
+  // is named after its page. Font Awesome turns the icons into SVGs whenever it runs, hence the
+  // observer.
+  function quietIcons(button) {
+    button.querySelectorAll("svg, i").forEach(function (icon) {
+      icon.setAttribute("aria-hidden", "true");
+      icon.removeAttribute("role");
+      icon.removeAttribute("aria-labelledby");
+      icon.removeAttribute("title");
+      icon.querySelectorAll("title").forEach(function (t) { t.remove(); });
+    });
+  }
+
   function fixTheme() {
     document.querySelectorAll(".search-button-field[aria-label]").forEach(function (b) {
       b.removeAttribute("aria-label");  // the visible text "Search Ctrl+K" becomes the name
+    });
+    document.querySelectorAll(".theme-switch-button").forEach(function (button) {
+      quietIcons(button);
+      if (window.MutationObserver) {
+        new MutationObserver(function () { quietIcons(button); })
+          .observe(button, {childList: true, subtree: true, attributes: true, attributeFilter: ["role", "title"]});
+      }
     });
     document.querySelectorAll("nav.bd-docs-nav li.has-children > details > summary").forEach(function (s) {
       var a = s.parentElement.parentElement.querySelector(":scope > a");

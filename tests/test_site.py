@@ -185,12 +185,16 @@ def run_axe(page, doc: str, site_report, theme: str = "light") -> list[str]:
 
 
 def set_theme(page, theme: str) -> None:
-    """Switch the page to pydata-sphinx-theme's light or dark theme, as its toggle does."""
-    page.evaluate("""(theme) => {
+    """Switch the page to pydata-sphinx-theme's light or dark theme, as its toggle does. Colour
+    transitions (the theme's buttons fade for 0.15 s) are turned off first, as for a reader who
+    asks for reduced motion, so that axe sees the final colours."""
+    page.emulate_media(reduced_motion="reduce")
+    page.evaluate("""async (theme) => {
         document.documentElement.dataset.theme = theme;
         document.documentElement.dataset.mode = theme;
+        await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
     }""", theme)
-    page.wait_for_timeout(50)
+    page.wait_for_timeout(300)
 
 
 # In the dark theme every figure (an <img> of a notebook output, an nnviz-explore or an animation

@@ -584,10 +584,13 @@
       save(progress);
     }
     if (isCover) {
+      // a placeholder of the cover (index.md) if there is one; else, for a returning reader,
+      // right under the title, and for a new one at the end of the cover
       var first = article.querySelector("section > p");
       var home = document.querySelector("#inn-home, .inn-home");
       var box = block(true);
-      if (home) { home.appendChild(box); } else if (first) { first.parentNode.insertBefore(box, first); }
+      if (home) { home.appendChild(box); }
+      else if (first && progress.last) { first.parentNode.insertBefore(box, first); }
       else { article.appendChild(box); }
     } else if (tracked) {
       article.appendChild(block(false));

@@ -264,6 +264,15 @@ PAGE_FACTS = r"""
 }
 """
 
+# axe-core's violations on the page as it is (load AXE_JS first): id, impact, count, a few nodes.
+AXE_VIOLATIONS = """
+async () => {
+  const r = await axe.run(document, {resultTypes: ['violations']});
+  return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+      nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ')), count: v.nodes.length}));
+}
+"""
+
 # Move one slider and tell whether what is shown changed. `root_sel` finds the slider's container
 # (the nnviz-explore div, or matplotlib's animation div); its <img> src is what must change.
 SLIDER_STATE = """

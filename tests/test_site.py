@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import pytest
 from site_helpers import (
     AXE_JS,
+    AXE_VIOLATIONS,
     LOAD_ALL_IMAGES,
     PAGE_FACTS,
     ROOT,
@@ -171,11 +172,7 @@ def run_axe(page, doc: str, site_report, theme: str = "light") -> list[str]:
     and minor ones are counted in report.json)."""
     if not page.evaluate("() => !!window.axe"):
         page.add_script_tag(path=str(AXE_JS))
-    result = page.evaluate("""async () => {
-        const r = await axe.run(document, {resultTypes: ['violations']});
-        return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-            nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ')), count: v.nodes.length}));
-    }""")
+    result = page.evaluate(AXE_VIOLATIONS)
     counts = Counter()
     for v in result:
         counts[v["impact"] or "unknown"] += v["count"]

@@ -15,6 +15,8 @@ import textwrap
 import numpy as np
 import pytest
 from site_helpers import (
+    AXE_JS,
+    AXE_VIOLATIONS,
     SITE,
     browser_fixture,  # noqa: F401 - fixture "browser"
     is_local,
@@ -227,6 +229,16 @@ def test_progress_file_from_check_imports(server, ctx, tmp_path, monkeypatch):
     assert "q1 passed" in page.locator(".inn-question.inn-passed").inner_text()
     assert page.locator(".inn-question.inn-failed").count() == 1
     assert badge(page, SHEET) == f"1/{total}"
+    # what the script added (tick, badge, notes, the block) reads well in both themes
+    page.locator(".inn-mark").click()
+    assert sidebar_link(page, SHEET).locator(".inn-tick").count() == 1
+    page.emulate_media(reduced_motion="reduce")
+    page.add_script_tag(path=str(AXE_JS))
+    for theme in ("light", "dark"):
+        page.evaluate("(t) => { const d = document.documentElement.dataset; d.theme = d.mode = t; }", theme)
+        page.wait_for_timeout(300)
+        bad = [v for v in page.evaluate(AXE_VIOLATIONS) if v["impact"] in ("serious", "critical")]
+        assert not bad, (theme, bad)
     assert not errors, errors
 
 

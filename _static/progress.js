@@ -35,6 +35,90 @@
   var VERSION = 1;
   var FETCH_LIMIT = 600000;  // bytes of another page read to find its key (the title is near the top)
 
+
+  // ------------------------------------------------------------------ words (English, Chinese)
+  // The page's <html lang> chooses; a Chinese edition (lang="zh...") gets the zh texts.
+  var TEXT = {
+    en: {
+      title: "Your progress",
+      mark: "Mark as read",
+      read: "\u2713 Read (click to unmark)",
+      marked: "Marked as read.",
+      unmarked: "No longer marked as read.",
+      tickTitle: "marked as read",
+      tickSr: " (read)",
+      sheetTitle: "questions that pass their public tests in Jupyter",
+      sheetSr: function (p, t) { return " (" + p + " of " + t + " questions pass their public tests)"; },
+      partLabel: function (name, r, t) { return name + ": " + r + " of " + t + " pages read"; },
+      checkYourself: function (n, t) { return "Check yourself: " + n + " of " + t + " answers opened."; },
+      exercises: function (p, t) {
+        return "Exercises: " + p + " of " + t + " questions pass their public tests " +
+               "(recorded by check() in Jupyter, then imported here).";
+      },
+      noExercises: "Exercises: none recorded yet. In Jupyter, check() records the questions that " +
+                   "pass their public tests in ~/.inside-neural-networks/progress.json: import that " +
+                   "file here to see them.",
+      questionPassed: function (q, day) { return "\u2713 " + q + " passed its public tests in Jupyter (" + day + ")."; },
+      questionFailed: function (q, day) { return q + " did not pass its public tests yet in Jupyter (" + day + ")."; },
+      cont: "Continue where you left off: ",
+      nothingYet: "Your progress appears here once you have opened a chapter.",
+      exportB: "Export", importB: "Import", resetB: "Reset",
+      fileLabel: "Progress file to import",
+      exported: function (n) { return "Exported " + n + " page(s) read to inside-neural-networks-progress.json."; },
+      notImported: function (name, why) { return "Not imported: " + name + ": " + why + "."; },
+      unreadable: function (name) { return "Not imported: " + name + " could not be read."; },
+      imported: function (name, n, q) {
+        return "Imported " + name + ": " + n + " page(s) read, " + q + " exercise question(s) passed.";
+      },
+      confirmReset: "Forget every page marked read, every answer opened and every exercise result " +
+                    "in this browser?",
+      wasReset: "Progress reset: nothing is marked in this browser now.",
+      note: "Kept in this browser only (its local storage: no account, no cookie, nothing sent). " +
+            "Export saves it to a file; Import adds a file exported here or written by check() in Jupyter.",
+      noStorage: "This browser does not let the page keep data, so progress cannot be saved here.",
+      notSaved: "Could not save: this browser does not let the page keep data.",
+      sections: function (t) { return "Sections of " + t; }
+    },
+    zh: {
+      title: "学习进度",
+      mark: "标记为已读",
+      read: "\u2713 已读（点击取消）",
+      marked: "已标记为已读。",
+      unmarked: "已取消“已读”标记。",
+      tickTitle: "已读",
+      tickSr: "（已读）",
+      sheetTitle: "在 Jupyter 中通过公开测试的题目",
+      sheetSr: function (p, t) { return "（" + t + " 道题中 " + p + " 道通过公开测试）"; },
+      partLabel: function (name, r, t) { return name + "：" + t + " 页中已读 " + r + " 页"; },
+      checkYourself: function (n, t) { return "自测：" + t + " 个答案中已打开 " + n + " 个。"; },
+      exercises: function (p, t) {
+        return "练习：" + t + " 道题中 " + p + " 道通过公开测试（由 Jupyter 中的 check() 记录，再导入本站）。";
+      },
+      noExercises: "练习：尚无记录。在 Jupyter 中，check() 会把通过公开测试的题目记录在 " +
+                   "~/.inside-neural-networks/progress.json；在这里导入该文件即可看到。",
+      questionPassed: function (q, day) { return "\u2713 " + q + " 已在 Jupyter 中通过公开测试（" + day + "）。"; },
+      questionFailed: function (q, day) { return q + " 在 Jupyter 中尚未通过公开测试（" + day + "）。"; },
+      cont: "从上次离开的地方继续：",
+      nothingYet: "打开任意一章后，这里会显示你的学习进度。",
+      exportB: "导出", importB: "导入", resetB: "重置",
+      fileLabel: "要导入的进度文件",
+      exported: function (n) { return "已导出 " + n + " 个已读页面到 inside-neural-networks-progress.json。"; },
+      notImported: function (name, why) { return "未导入 " + name + "：" + why + "。"; },
+      unreadable: function (name) { return "未导入：无法读取 " + name + "。"; },
+      imported: function (name, n, q) {
+        return "已导入 " + name + "：" + n + " 个已读页面，" + q + " 道练习题已通过。";
+      },
+      confirmReset: "确定要清除本浏览器中所有已读标记、已打开的答案和练习结果吗？",
+      wasReset: "进度已重置：本浏览器中不再有任何标记。",
+      note: "进度只保存在本浏览器中（本地存储：无需账号，不用 Cookie，不发送任何数据）。" +
+            "“导出”将其保存为文件；“导入”可加入在此导出的文件或 Jupyter 中 check() 写入的文件。",
+      noStorage: "此浏览器不允许网页保存数据，因此无法在这里保存进度。",
+      notSaved: "无法保存：此浏览器不允许网页保存数据。",
+      sections: function (t) { return t + " 的各节"; }
+    }
+  };
+  var T = /^zh/i.test(document.documentElement.lang || "") ? TEXT.zh : TEXT.en;
+
   // ------------------------------------------------------------------ storage
   function storage() {
     try {
@@ -276,7 +360,7 @@
       var labelled = Array.prototype.some.call(sec.querySelectorAll(":scope > span[id]"), function (s) {
         return /check-yourself|-check$/.test(s.id);
       });
-      var titled = heading && /check yourself/i.test(heading.textContent);
+      var titled = heading && /check yourself|自测/i.test(heading.textContent);
       if (/^check-yourself/.test(sec.id) || labelled || titled) {
         sec.querySelectorAll("details.sd-dropdown").forEach(function (d) {
           if (found.indexOf(d) < 0 && d.closest("section") === sec) { found.push(d); }
@@ -323,17 +407,16 @@
         li.classList.toggle("inn-read", isRead);
         if (isRead) {
           read++;
-          var tick = el("span", {"class": "inn-tick", title: "marked as read"});
+          var tick = el("span", {"class": "inn-tick", title: T.tickTitle});
           tick.appendChild(el("span", {"aria-hidden": "true"}, "\u2713"));
-          tick.appendChild(el("span", {"class": "inn-sr"}, " (read)"));
+          tick.appendChild(el("span", {"class": "inn-sr"}, T.tickSr));
           link.a.appendChild(tick);
         }
         var counts = k && k.indexOf("sheet:") === 0 ? sheetCounts(k.slice(6)) : null;
         if (counts) {
-          var badge = el("span", {"class": "inn-sheet", title: "questions that pass their public tests in Jupyter"});
+          var badge = el("span", {"class": "inn-sheet", title: T.sheetTitle});
           badge.appendChild(el("span", {"aria-hidden": "true"}, counts.passed + "/" + counts.total));
-          badge.appendChild(el("span", {"class": "inn-sr"}, " (" + counts.passed + " of " + counts.total +
-                                        " questions pass their public tests)"));
+          badge.appendChild(el("span", {"class": "inn-sr"}, T.sheetSr(counts.passed, counts.total)));
           link.a.appendChild(badge);
         }
       });
@@ -348,7 +431,7 @@
       var meter = bar.querySelector("progress");
       meter.setAttribute("max", String(Math.max(total, 1)));
       meter.setAttribute("value", String(read));
-      meter.setAttribute("aria-label", part.name + ": " + read + " of " + total + " pages read");
+      meter.setAttribute("aria-label", T.partLabel(part.name, read, total));
       bar.setAttribute("data-part", part.name);
       bar.setAttribute("data-read", String(read));
       bar.setAttribute("data-total", String(total));
@@ -361,7 +444,7 @@
     if (button) {
       var isRead = !!(key && progress.pages[key]);
       button.setAttribute("aria-pressed", isRead ? "true" : "false");
-      button.textContent = isRead ? "\u2713 Read (click to unmark)" : "Mark as read";
+      button.textContent = isRead ? T.read : T.mark;
     }
     var answers = checkYourselfDropdowns();
     var done = progress.answered[key] || {};
@@ -369,17 +452,13 @@
     var cy = document.querySelector(".inn-check-yourself");
     if (cy) {
       var n = answers.filter(function (d, i) { return done[String(i + 1)]; }).length;
-      cy.textContent = "Check yourself: " + n + " of " + answers.length + " answers opened.";
+      cy.textContent = T.checkYourself(n, answers.length);
     }
     var ex = document.querySelector(".inn-exercises");
     if (ex && key && key.indexOf("sheet:") === 0) {
       var sheet = key.slice(6);
       var counts = sheetCounts(sheet);
-      ex.textContent = counts ?
-        "Exercises: " + counts.passed + " of " + counts.total + " questions pass their public tests " +
-        "(recorded by check() in Jupyter, then imported here)." :
-        "Exercises: none recorded yet. In Jupyter, check() records the questions that pass their " +
-        "public tests in ~/.inside-neural-networks/progress.json: import that file here to see them.";
+      ex.textContent = counts ? T.exercises(counts.passed, counts.total) : T.noExercises;
       document.querySelectorAll(".inn-question").forEach(function (q) { q.remove(); });
       var results = counts ? progress.exercises[sheet].results : {};
       document.querySelectorAll("article.bd-article .cell_input pre").forEach(function (pre) {
@@ -388,9 +467,7 @@
         var r = results[m[1]];
         var cell = pre.closest(".cell");
         var note = el("p", {"class": "inn-question " + (r.passed ? "inn-passed" : "inn-failed")},
-                      (r.passed ? "\u2713 " + m[1] + " passed its public tests" :
-                                  m[1] + " did not pass its public tests yet") +
-                      " in Jupyter (" + r.at.slice(0, 10) + ").");
+                      (r.passed ? T.questionPassed : T.questionFailed)(m[1], r.at.slice(0, 10)));
         cell.parentNode.insertBefore(note, cell.nextSibling);
       });
     }
@@ -400,10 +477,10 @@
       var last = progress.last;
       if (last) {
         var target = Object.keys(map).filter(function (p) { return map[p] === last.key; })[0] || last.path;
-        cont.appendChild(document.createTextNode("Continue where you left off: "));
+        cont.appendChild(document.createTextNode(T.cont));
         cont.appendChild(el("a", {href: new URL(target, siteRoot()).href, "class": "inn-continue-link"}, last.title));
       } else {
-        cont.textContent = "Your progress appears here once you have opened a chapter.";
+        cont.textContent = T.nothingYet;
       }
     }
   }
@@ -417,7 +494,7 @@
   function update(fn) {
     progress = load();  // another tab may have changed it
     fn(progress);
-    if (!save(progress)) { say("Could not save: this browser does not let the page keep data."); }
+    if (!save(progress)) { say(T.notSaved); }
     render();
   }
 
@@ -429,7 +506,7 @@
     document.body.appendChild(a);
     a.click();
     setTimeout(function () { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
-    say("Exported " + Object.keys(data.pages).length + " page(s) read to inside-neural-networks-progress.json.");
+    say(T.exported(Object.keys(data.pages).length));
   }
 
   function importFile(file) {
@@ -439,7 +516,7 @@
       try {
         incoming = normalise(JSON.parse(reader.result));
       } catch (e) {
-        say("Not imported: " + file.name + ": " + e.message + ".");
+        say(T.notImported(file.name, e.message));
         return;
       }
       update(function (p) { progress = merge(p, incoming); });
@@ -451,21 +528,20 @@
           if (incoming.exercises[s].results[q].passed) { passed++; }
         });
       });
-      say("Imported " + file.name + ": " + Object.keys(incoming.pages).length + " page(s) read, " +
-          passed + " exercise question(s) passed.");
+      say(T.imported(file.name, Object.keys(incoming.pages).length, passed));
       refreshMap();
     };
-    reader.onerror = function () { say("Not imported: " + file.name + " could not be read."); };
+    reader.onerror = function () { say(T.unreadable(file.name)); };
     reader.readAsText(file);
   }
 
   function tools() {
     var box = el("div", {"class": "inn-tools"});
-    var exp = el("button", {type: "button", "class": "inn-export"}, "Export");
-    var imp = el("button", {type: "button", "class": "inn-import"}, "Import");
-    var reset = el("button", {type: "button", "class": "inn-reset"}, "Reset");
+    var exp = el("button", {type: "button", "class": "inn-export"}, T.exportB);
+    var imp = el("button", {type: "button", "class": "inn-import"}, T.importB);
+    var reset = el("button", {type: "button", "class": "inn-reset"}, T.resetB);
     var file = el("input", {type: "file", accept: ".json,application/json", "class": "inn-import-file",
-                            hidden: "", "aria-label": "Progress file to import"});
+                            hidden: "", "aria-label": T.fileLabel});
     exp.addEventListener("click", exportProgress);
     imp.addEventListener("click", function () { file.click(); });
     file.addEventListener("change", function () {
@@ -473,38 +549,35 @@
       file.value = "";
     });
     reset.addEventListener("click", function () {
-      if (!window.confirm("Forget every page marked read, every answer opened and every exercise " +
-                          "result in this browser?")) { return; }
+      if (!window.confirm(T.confirmReset)) { return; }
       if (store) { store.removeItem(STORE); }
       progress = empty();
       render();
-      say("Progress reset: nothing is marked in this browser now.");
+      say(T.wasReset);
     });
     [exp, imp, reset, file].forEach(function (b) { box.appendChild(b); });
     return box;
   }
 
   function block(isCover) {
-    var box = el("div", {"class": "inn-progress", role: "region", "aria-label": "Your progress"});
-    box.appendChild(el("p", {"class": "inn-title"}, "Your progress"));
+    var box = el("div", {"class": "inn-progress", role: "region", "aria-label": T.title});
+    box.appendChild(el("p", {"class": "inn-title"}, T.title));
     if (isCover) {
       box.appendChild(el("p", {"class": "inn-continue"}));
     } else {
-      var mark = el("button", {type: "button", "class": "inn-mark", "aria-pressed": "false"}, "Mark as read");
+      var mark = el("button", {type: "button", "class": "inn-mark", "aria-pressed": "false"}, T.mark);
       mark.addEventListener("click", function () {
         update(function (p) {
           if (p.pages[key]) { delete p.pages[key]; } else { p.pages[key] = {read: nowIso()}; }
         });
-        say(progress.pages[key] ? "Marked as read." : "No longer marked as read.");
+        say(progress.pages[key] ? T.marked : T.unmarked);
       });
       box.appendChild(mark);
       if (checkYourselfDropdowns().length) { box.appendChild(el("p", {"class": "inn-check-yourself"})); }
       if (key.indexOf("sheet:") === 0) { box.appendChild(el("p", {"class": "inn-exercises"})); }
     }
     box.appendChild(tools());
-    box.appendChild(el("p", {"class": "inn-note"},
-      "Kept in this browser only (its local storage: no account, no cookie, nothing sent). Export " +
-      "saves it to a file; Import adds a file exported here or written by check() in Jupyter."));
+    box.appendChild(el("p", {"class": "inn-note"}, T.note));
     box.appendChild(el("p", {"class": "inn-status", role: "status", "aria-live": "polite"}));
     return box;
   }
@@ -557,7 +630,7 @@
     document.querySelectorAll("nav.bd-docs-nav li.has-children > details > summary").forEach(function (s) {
       var a = s.parentElement.parentElement.querySelector(":scope > a");
       if (!s.getAttribute("aria-label")) {
-        s.setAttribute("aria-label", "Sections of " + (a ? linkText(a) : "this page"));
+        s.setAttribute("aria-label", T.sections(a ? linkText(a) : document.title));
       }
     });
   }
@@ -601,7 +674,7 @@
         update(function (p) { (p.answered[key] = p.answered[key] || {})[String(i + 1)] = nowIso(); });
       });
     });
-    if (!store) { say("This browser does not let the page keep data, so progress cannot be saved here."); }
+    if (!store) { say(T.noStorage); }
     render();
     refreshMap();
     window.addEventListener("storage", function (e) {

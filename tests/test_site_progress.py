@@ -275,3 +275,22 @@ def test_file_protocol_keeps_progress(browser):
         assert sidebar_link(page, CHAPTER).locator(".inn-tick").count() == 1
     finally:
         context.close()
+
+
+def test_another_language_edition_keeps_the_progress(server, ctx):
+    """The same page served as a Chinese edition (<html lang="zh-CN">, under /zh/ one day) has the
+    same key, so what was marked in one edition shows in the other; the texts are Chinese."""
+    page, errors = open_page(ctx, server.url + CHAPTER + ".html")
+    page.locator(".inn-mark").click()
+    page.close()
+    def as_chinese(route):
+        original = route.fetch()
+        route.fulfill(response=original, body=original.text().replace('lang="en"', 'lang="zh-CN"', 1))
+
+    ctx.route(server.url + OTHER + ".html", as_chinese)
+    page, errors = open_page(ctx, server.url + OTHER + ".html")
+    assert page.evaluate("() => document.documentElement.lang") == "zh-CN"
+    assert page.locator(".inn-mark").inner_text() == "标记为已读"
+    assert bars(page)["Chapters"] == (1, 10)
+    assert sidebar_link(page, CHAPTER).locator(".inn-tick").count() == 1
+    assert not errors, errors

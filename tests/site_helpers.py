@@ -68,14 +68,28 @@ def server_fixture(prerequisites):
         yield srv
 
 
+_SHARED: dict = {"users": 0}
+
+
 @pytest.fixture(scope="session", name="browser")
 def browser_fixture(prerequisites):
-    from playwright.sync_api import sync_playwright
+    """One headless Chromium for the whole session. Each test module that imports this fixture
+    gets its own session fixture, but Playwright's sync API can run only once per thread, so they
+    share one browser, closed when the last of them is torn down."""
+    if not _SHARED["users"]:
+        from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
+        _SHARED["playwright"] = sync_playwright().start()
+        _SHARED["browser"] = _SHARED["playwright"].chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    _SHARED["users"] += 1
+    try:
+        yield _SHARED["browser"]
+    finally:
+        _SHARED["users"] -= 1
+        if not _SHARED["users"]:
+            _SHARED.pop("browser").close()
+            _SHARED.pop("playwright").stop()
 
 
 # --------------------------------------------------------------------------- table of contents

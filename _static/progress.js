@@ -25,6 +25,14 @@
  *                          "results": {"q1": {"passed": true, "at": isoTime}}}},
  *    "last":      {"key": pageKey, "path": "chapters/02_neuron.html", "title": "...", "at": isoTime}}
  * Import merges (the later time wins for each entry); Reset forgets everything.
+ *
+ * The sidebar needs the keys of the pages it links: a page learns its own key when it is opened,
+ * and, when the progress holds keys the sidebar cannot place (after an Import, or from another
+ * edition), the script reads the top of the other pages once (fetch, stopped after the title)
+ * and caches their keys. Over http (a local server, the published site) that works; a page
+ * opened from the disk (file://) cannot read other files: Chromium still keeps the progress (all
+ * file:// pages share one local storage), but the sidebar ticks only pages opened in this
+ * browser. Other browsers may give each file its own storage: serve the site (make serve).
  */
 (function () {
   "use strict";

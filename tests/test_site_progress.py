@@ -155,6 +155,14 @@ def test_export_reset_import_equal(server, ctx, tmp_path):
     assert after == before, (before, after)
     assert bars(page)["Chapters"] == (2, 10)
     assert "Imported" in page.locator(".inn-status").inner_text()
+    # the answer opened before the reset is shown as opened again
+    page.goto(server.url + CHAPTER + ".html", wait_until="load")
+    page.wait_for_selector(".inn-progress")
+    answers = page.locator("section#check-yourself details.sd-dropdown")
+    assert page.locator(".inn-check-yourself").inner_text() == \
+        f"Check yourself: 1 of {answers.count()} answers opened."
+    assert answers.first.get_attribute("class").split().count("inn-answered") == 1
+    assert page.locator("details.inn-answered").count() == 1
     assert not errors, errors
 
 

@@ -318,9 +318,9 @@ def overfits(run: Any) -> ChallengeResult:
     ratio = float(te[-1] / te[best]) if te[best] > 0 else math.inf
     falling = bool(tr[-1] < tr[best])
     passed = ratio >= OVERFIT_FACTOR and falling
-    msg = (f"test loss {te[best]:.3f} at its lowest (epoch {best}), {te[-1]:.3f} at the end "
+    msg = (f"test loss {te[best]:.3g} at its lowest (epoch {best}), {te[-1]:.3g} at the end "
            f"(epoch {te.size - 1}): {ratio:.2f} times the lowest; training loss "
-           f"{tr[best]:.3f} then {tr[-1]:.3f} ({'still falling' if falling else 'not falling'})")
+           f"{tr[best]:.3g} then {tr[-1]:.3g} ({'still falling' if falling else 'not falling'})")
     return ChallengeResult(2, passed, msg, {"ratio": ratio, "best_epoch": best})
 
 
@@ -339,7 +339,7 @@ def fixes(run: Any, overfit_run: Any) -> ChallengeResult:
         return ChallengeResult(3, False, "the first run does not overfit (challenge 2): " + before.message)
     end_before, end_after = float(overfit_run.test_loss[-1]), float(run.test_loss[-1])
     passed = not after and end_after < end_before
-    msg = (f"final test loss {end_before:.3f} -> {end_after:.3f}; "
+    msg = (f"final test loss {end_before:.3g} -> {end_after:.3g}; "
            f"{'no overfitting' if not after else 'still overfits'}: {after.message}")
     return ChallengeResult(3, passed, msg, {"before": end_before, "after": end_after})
 

@@ -36,9 +36,10 @@ from .activations import check_hidden
 from .metrics import accuracy
 from .mlp import MLP
 
-__all__ = ["DATASETS", "ACTIVATIONS", "OPTIMIZERS", "Settings", "make_data", "Run", "Playground",
-           "RunRecord", "record", "Gallery", "check_challenge", "challenge_verdicts", "ChallengeResult",
-           "BOX", "TEST_FRACTION"]
+__all__ = ["DATASETS", "ACTIVATIONS", "OPTIMIZERS", "BOX", "TEST_FRACTION", "MAX_UNIT_MAPS", "make_data",
+           "grid_points", "Settings", "Run", "CHALLENGES", "SEPARATES", "OVERFIT_FACTOR", "SPIRALS_CHECK",
+           "ChallengeResult", "overfits", "fixes", "check_challenge", "SNAPSHOTS", "RunRecord", "record",
+           "challenge_verdicts", "Gallery", "LiveFigure", "Playground"]
 
 #: The data sets, in the order the controls list them.
 DATASETS: tuple[str, ...] = ("xor", "circles", "moons", "spirals")
@@ -274,6 +275,7 @@ OVERFIT_FACTOR = 1.5
 #: The spirals on which check_challenge(1, net) measures a network: fresh points, never trained on.
 SPIRALS_CHECK = {"n": 1000, "noise": 0.05, "seed": 2024}
 
+#: The challenges of the page, by number.
 CHALLENGES = {
     1: "Find the smallest network that separates the spirals (test accuracy at least "
        f"{SEPARATES:.0%} at the end of training).",
@@ -1010,12 +1012,12 @@ class Playground:
         self.run.train(epochs)
         self.refresh()
 
-    def start(self) -> asyncio.Task:
+    def start(self) -> None:
         """Start training in the background (an asyncio task on the running event loop, e.g. the
         Jupyter kernel's); it runs until :meth:`pause`, divergence or ``max_epochs``
         (page {ref}`sec-playground`)."""
         if self.running:
-            return self._task
+            return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -1023,7 +1025,6 @@ class Playground:
         self._running = True
         self._task = loop.create_task(self._train_loop())
         self._sync_buttons()
-        return self._task
 
     async def _train_loop(self) -> None:
         try:

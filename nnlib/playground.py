@@ -1106,14 +1106,12 @@ class Playground:
                                      style=style, layout=lay),
             "lr": W.FloatLogSlider(value=s.lr, base=10, min=-4, max=0, step=0.1, description="learning rate",
                                    style=style, layout=lay, continuous_update=False, readout_format=".4f"),
-            "batch_size": W.Dropdown(options=[1, 5, 10, 20, 50, 100, 1000], value=s.batch_size if s.batch_size
-                                     in (1, 5, 10, 20, 50, 100, 1000) else 10, description="batch size",
-                                     style=style, layout=lay),
+            "batch_size": W.Dropdown(options=sorted({1, 5, 10, 20, 50, 100, 1000, s.batch_size}),
+                                     value=s.batch_size, description="batch size", style=style, layout=lay),
             "optimizer": W.Dropdown(options=list(OPTIMIZERS), value=s.optimizer, description="optimiser",
                                     style=style, layout=lay),
-            "l2": W.Dropdown(options=[0.0, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2], value=s.l2 if s.l2 in
-                             (0.0, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2) else 0.0, description="L2",
-                             style=style, layout=lay),
+            "l2": W.Dropdown(options=sorted({0.0, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, s.l2}), value=s.l2,
+                             description="L2", style=style, layout=lay),
             "seed": W.BoundedIntText(value=s.seed, min=0, max=2**31 - 1, description="seed", style=style,
                                      layout=lay),
             "epochs_per_frame": W.IntSlider(value=self.epochs_per_frame, min=1, max=50,

@@ -83,7 +83,7 @@ class Settings:
     """Every choice of one playground run, checked when made (a clear error names a bad one).
 
     ``dataset`` (one of :data:`DATASETS`) with ``n`` points and Gaussian ``noise``, half of them
-    (:data:`TEST_FRACTION`) held out for testing; a network [2, *hidden, 1] with ``activation``
+    (:data:`TEST_FRACTION`) held out for testing; a network ``[2, *hidden, 1]`` with ``activation``
     in the hidden layers and a sigmoid output trained on the binary cross-entropy
     (chapter 8, {ref}`sec-why-cross-entropy`); ``optimizer`` (one of :data:`OPTIMIZERS`), learning
     rate ``lr``, mini-batches of ``batch_size`` rows, L2 coefficient ``l2`` (chapter 9,
@@ -125,7 +125,7 @@ class Settings:
 
     @property
     def sizes(self) -> list[int]:
-        """The layer widths [2, *hidden, 1] (chapter 3, {ref}`sec-parameter-count`)."""
+        """The layer widths ``[2, *hidden, 1]`` (chapter 3, {ref}`sec-parameter-count`)."""
         return [2, *self.hidden, 1]
 
     @property
@@ -605,8 +605,10 @@ class Gallery:
             '(black line: P = 0.5, the decision boundary)</span>'
             '<span>hidden unit: −max <span style="display:inline-block;width:7em;height:0.8em;'
             f'vertical-align:middle;background:{_gradient(viz.SIGN_CMAP)}"></span> +max (white: 0)</span>'
-            '<span>loss: <span style="color:#000">━ training</span> '
-            '<span style="color:#7b3fa0">╍ test</span> (log scale)</span></div>')
+            '<span>loss (log scale): <span style="display:inline-block;width:1.6em;vertical-align:middle;'
+            'border-top:2px solid #000;background:#fff"></span> training, '
+            '<span style="display:inline-block;width:1.6em;vertical-align:middle;'
+            'border-top:2px dashed #7b3fa0;background:#fff"></span> test</span></div>')
         controls = (
             '<div class="nnviz-controls" style="display:flex;flex-wrap:wrap;gap:0.5em 1.2em;'
             'align-items:center">' + "".join(selects) +

@@ -149,9 +149,8 @@ def fit(net: Trainable, X: Any, y: Any, loss: str = "mse", lr: float = 0.1, epoc
     """
     code = losses.code_for(loss, net.output)
     dtype = net.params.dtype
-    X = check_X(X, net.sizes[0])
-    Y = losses.check_targets(loss, check_y(y, X.shape[0], net.sizes[-1]))
-    X, Y = X.astype(dtype, copy=False), Y.astype(dtype, copy=False)
+    X = check_X(X, net.sizes[0], dtype=dtype)
+    Y = losses.check_targets(loss, check_y(y, X.shape[0], net.sizes[-1], dtype=dtype))
     N = X.shape[0]
     opt = optim.settings(optimizer, lr, momentum=momentum, weight_decay=weight_decay, betas=betas,
                          eps=eps)
@@ -162,9 +161,9 @@ def fit(net: Trainable, X: Any, y: Any, loss: str = "mse", lr: float = 0.1, epoc
     else:
         if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
             raise TypeError("validation_data must be a pair (X_val, y_val)")
-        Xv = check_X(validation_data[0], net.sizes[0], name="validation_data[0]")
+        Xv = check_X(validation_data[0], net.sizes[0], name="validation_data[0]", dtype=dtype)
         Yv = check_y(validation_data[1], Xv.shape[0], net.sizes[-1], name="validation_data[1]",
-                     x_name="validation_data[0]")
+                     x_name="validation_data[0]", dtype=dtype)
         losses.check_targets(loss, Yv, name="validation_data[1]")
     Xv, Yv = Xv.astype(dtype, copy=False), Yv.astype(dtype, copy=False)
     if patience is not None:

@@ -36,7 +36,7 @@ import math
 import numpy as np
 from numba import njit
 
-from ._view import view2d
+from ._view import view1d, view2d
 from .activations import IDENTITY, SIGMOID, SOFTMAX, TANH
 from .losses import BCE, MSE
 
@@ -234,7 +234,7 @@ def forward(params, sizes, acts, X, R, zbuf, abuf, keep, mbuf):
     for l in range(1, sizes.shape[0]):
         n_in, n_out = sizes[l - 1], sizes[l]
         W = view2d(params, po, n_in, n_out)
-        b = params[po + n_in * n_out:po + n_in * n_out + n_out]
+        b = view1d(params, po + n_in * n_out, n_out)
         Z = view2d(zbuf, zo, n, n_out)
         A = view2d(abuf, zo, n, n_out)
         dense_forward(A_prev, W, b, acts[l - 1], Z, A)
@@ -335,7 +335,7 @@ def backward(params, sizes, acts, loss_code, X, Y, R, zbuf, abuf, dbuf, grads, k
         po -= n_in * n_out + n_out
         W = view2d(params, po, n_in, n_out)
         dW = view2d(grads, po, n_in, n_out)
-        db = grads[po + n_in * n_out:po + n_in * n_out + n_out]
+        db = view1d(grads, po + n_in * n_out, n_out)
         delta = view2d(dbuf, zo, n, n_out)
         if l > 1:
             zo_prev = zo - R * n_in

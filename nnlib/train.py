@@ -72,8 +72,8 @@ class Workspace(NamedTuple):
     abuf: np.ndarray              #: A_l of one batch
     dbuf: np.ndarray              #: delta_l of one batch
     grads: np.ndarray             #: dL/dparams (P,)
-    xbuf: np.ndarray              #: the gathered rows of one batch
-    ybuf: np.ndarray              #: their targets
+    xbuf: np.ndarray              #: the gathered rows of one batch (flat, batch * n_0)
+    ybuf: np.ndarray              #: their targets (flat, batch * n_L)
     zv: np.ndarray                #: Z_l of the validation set
     av: np.ndarray                #: A_l of the validation set
     mbuf: np.ndarray              #: dropout masks of one batch (zbuf's layout); empty: no dropout
@@ -190,7 +190,7 @@ def fit(net: Trainable, X: Any, y: Any, loss: str = "mse", lr: float = 0.1, epoc
     nv = Xv.shape[0]
     work = Workspace(np.empty(batch * width, dtype), np.empty(batch * width, dtype),
                      np.empty(batch * width, dtype), np.zeros_like(params),
-                     np.empty((batch, net.sizes[0]), dtype), np.empty((batch, net.sizes[-1]), dtype),
+                     np.empty(batch * net.sizes[0], dtype), np.empty(batch * net.sizes[-1], dtype),
                      np.empty(nv * width, dtype), np.empty(nv * width, dtype),
                      np.empty(batch * width if dropping else 0, dtype))
     reshuffle = shuffle and batch < N

@@ -12,7 +12,7 @@ import math
 import numpy as np
 from numba import njit
 
-from ._view import view2d
+from ._view import view1d, view2d
 from .kernels import backward, forward, loss_only, output_offset
 from .optim import SGD_CODE
 from .train import DIVERGED, OK, STOPPED
@@ -80,11 +80,12 @@ def draw_masks(sizes, keep, R, b, mbuf, state):
 
 
 @njit(cache=True, inline="always")
-def gather_rows(src, idx, start, stop, dst):
-    """dst[r] = src[idx[start + r]] for the rows of one mini-batch (chapter 7, {ref}`sec-batch-sizes`)."""
+def gather_rows(src, perms, e, start, stop, dst):
+    """dst[r] = src[perms[e, start + r]] for the rows of one mini-batch of epoch e (chapter 7,
+    {ref}`sec-batch-sizes`)."""
     k = src.shape[1]
     for r in range(stop - start):
-        i = idx[start + r]
+        i = perms[e, start + r]
         for j in range(k):
             dst[r, j] = src[i, j]
 
@@ -159,7 +160,6 @@ def train_epochs(net, data, perms, plan, opt, work, progress):
     L = sizes.shape[0] - 1
     zo = output_offset(sizes, batch)
     for e in range(perms.shape[0]):
-        idx = perms[e]
         total = 0.0
         correct = 0
         for start in range(0, N, batch):
@@ -169,10 +169,10 @@ def train_epochs(net, data, perms, plan, opt, work, progress):
                 xb = X
                 yb = Y
             else:
-                xb = work.xbuf[:b]
-                yb = work.ybuf[:b]
-                gather_rows(X, idx, start, stop, xb)
-                gather_rows(Y, idx, start, stop, yb)
+                xb = view2d(work.xbuf, 0, b, X.shape[1])
+                yb = view2d(work.ybuf, 0, b, Y.shape[1])
+                gather_rows(X, perms, e, start, stop, xb)
+                gather_rows(Y, perms, e, start, stop, yb)
             if dropping:
                 draw_masks(sizes, keep, batch, b, mbuf, progress.rng_state)
             forward(params, sizes, acts, xb, batch, zbuf, abuf, keep, mbuf)
@@ -195,7 +195,7 @@ def train_epochs(net, data, perms, plan, opt, work, progress):
         counters[1] += 1
         if has_val:
             vl, va = evaluate(params, sizes, acts, plan.loss, Xv, Yv, work.zv, work.av, keep,
-                              mbuf[:0])
+                              view1d(mbuf, 0, 0))
             if not math.isfinite(vl):
                 return DIVERGED, e
             hist[e, 2] = vl

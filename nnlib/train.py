@@ -80,15 +80,14 @@ class Workspace(NamedTuple):
 
 
 class Progress(NamedTuple):
-    """What the compiled loop updates: optimiser state, counters, history, best weights
-    (chapter 7, {ref}`sec-momentum`; chapter 9, {ref}`sec-early-stopping`)."""
+    """What the compiled loop updates: optimiser state, counters, history, the dropout stream
+    (chapter 7, {ref}`sec-momentum`; chapter 12, {ref}`sec-dropout`)."""
 
     state1: np.ndarray            #: SGD: velocity; Adam: first moment m
     state2: np.ndarray            #: Adam: second moment v
-    counters: np.ndarray          #: int64 [Adam step t, epochs done, best epoch, epochs without improvement]
-    hist: np.ndarray              #: (E, 4) per epoch: train loss, train accuracy, val loss, val accuracy
-    best_params: np.ndarray       #: parameters at the lowest validation loss so far
-    best_val: np.ndarray          #: (1,) that loss
+    counters: np.ndarray          #: int64 [Adam step t, epochs done]
+    hist: np.ndarray              #: (E, 4) per epoch: train loss, train accuracy, val loss, val
+                                  #: accuracy (the last two filled in by ``fit``)
     rng_state: np.ndarray         #: uint64 (1,): the dropout masks' random stream
 
 
@@ -197,8 +196,8 @@ def fit(net: Trainable, X: Any, y: Any, loss: str = "mse", lr: float = 0.1, epoc
     plan = Plan(code, batch, batch == N and not reshuffle, patience or 0)
     data = Data(X, Y, Xv, Yv)
     state1, state2 = np.zeros_like(params), np.zeros_like(params)
-    counters = np.zeros(4, dtype=np.int64)
-    best_params, best_val = params.copy(), np.full(1, np.inf)
+    counters = np.zeros(2, dtype=np.int64)
+    best_params, best_val, best_epoch, since_best = params.copy(), math.inf, 0, 0
     start = params.copy()
     history = History()
     chunk = max(1, min(epochs, _PERM_BUDGET // N))
@@ -209,10 +208,32 @@ def fit(net: Trainable, X: Any, y: Any, loss: str = "mse", lr: float = 0.1, epoc
         if reshuffle:
             perms = np.ascontiguousarray(rng.permuted(perms, axis=1))
         hist = np.full((E, 4), np.nan)
-        progress = Progress(state1, state2, counters, hist, best_params, best_val, rng_state)
-        with np.errstate(all="ignore"):  # only matters with NUMBA_DISABLE_JIT=1: a diverging
-            # run overflows on the way to the NaN that is reported below
-            status, last = T.train_epochs(network, data, perms, plan, opt, work, progress)
+        # Without validation data, all E epochs in one compiled call. With it, one epoch per call
+        # and the validation pass (a separate compiled function, compiled only when used) after
+        # each: the training kernel then never contains it, which shortens its first compile.
+        step = E if nv == 0 else 1
+        for e0 in range(0, E, step):
+            progress = Progress(state1, state2, counters, hist[e0:e0 + step], rng_state)
+            with np.errstate(all="ignore"):  # only matters with NUMBA_DISABLE_JIT=1: a diverging
+                # run overflows on the way to the NaN that is reported below
+                status, last = T.train_epochs(network, data, perms[e0:e0 + step], plan, opt, work,
+                                              progress)
+            last += e0
+            if status == OK and nv:
+                vl, va = T.evaluate(params, network.sizes, network.acts, code, Xv, Yv, work.zv,
+                                    work.av, keep, work.mbuf[:0])
+                hist[e0, 2], hist[e0, 3] = vl, va
+                if not math.isfinite(vl):
+                    status = DIVERGED
+                elif done + e0 == 0 or vl < best_val:
+                    best_val, best_epoch, since_best = vl, done + e0, 0
+                    best_params[...] = params
+                else:
+                    since_best += 1
+                    if patience and since_best >= patience:
+                        status = STOPPED
+            if status != OK:
+                break
         if status == DIVERGED:
             params[...] = start
             k = done + int(last) + 1
@@ -234,7 +255,7 @@ def fit(net: Trainable, X: Any, y: Any, loss: str = "mse", lr: float = 0.1, epoc
     history.epochs_run = done
     history.stopped_early = status == STOPPED
     if nv:
-        history.best_epoch = int(counters[2])
+        history.best_epoch = best_epoch
         if patience is not None:
             params[...] = best_params
     else:

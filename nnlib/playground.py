@@ -87,7 +87,9 @@ class Settings:
     in the hidden layers and a sigmoid output trained on the binary cross-entropy
     (chapter 8, {ref}`sec-why-cross-entropy`); ``optimizer`` (one of :data:`OPTIMIZERS`), learning
     rate ``lr``, mini-batches of ``batch_size`` rows, L2 coefficient ``l2`` (chapter 9,
-    {ref}`sec-l2`); ``seed`` fixes the data, the split, the initial weights and the shuffles.
+    {ref}`sec-l2`), and ``dropout``, the rate p at which each hidden unit is dropped in training
+    (inverted dropout, as :class:`~nnlib.MLP` does it); ``seed`` fixes the data, the split, the
+    initial weights, the shuffles and the dropout masks.
     """
 
     dataset: str = "spirals"
@@ -99,6 +101,7 @@ class Settings:
     batch_size: int = 10
     optimizer: str = "adam"
     l2: float = 0.0
+    dropout: float = 0.0
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -121,6 +124,10 @@ class Settings:
         check_int(self.batch_size, "batch_size")
         check_name(self.optimizer, tuple(OPTIMIZERS), "optimizer")
         check_nonnegative(self.l2, "l2")
+        if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)) \
+                or not 0 <= self.dropout <= 0.9:
+            raise ValueError(f"dropout must be a rate between 0 and 0.9 (the fraction of hidden units "
+                             f"dropped in each training step), got {self.dropout!r}")
         check_int(self.seed, "seed", minimum=0)
 
     @property
@@ -153,7 +160,8 @@ class Run:
     """One network being trained: its data, its :class:`~nnlib.MLP`, its optimiser, its curves.
 
     Each epoch visits the training rows in an order shuffled by the network's generator, in
-    mini-batches of ``batch_size``; each batch's gradient (``MLP.loss_and_grads``) goes to one
+    mini-batches of ``batch_size``; with dropout, each batch draws a fresh mask from that generator
+    (``MLP.dropout_mask``); each batch's gradient (``MLP.loss_and_grads``) goes to one
     :class:`~nnlib.SGD` or :class:`~nnlib.Adam` object, which keeps its state (velocity, moments,
     step count) for the whole run, so training in chunks (``train(5)`` then ``train(5)``) gives
     exactly what ``train(10)`` gives. The learning rate, batch size and L2 may change between
@@ -170,7 +178,7 @@ class Run:
         X, y = make_data(s.dataset, s.n, s.noise, seed=s.seed)
         self.X_train, self.X_test, self.y_train, self.y_test = datasets.train_test_split(
             X, y, TEST_FRACTION, seed=s.seed)
-        self.net = MLP(s.sizes, hidden=s.activation, output="sigmoid", seed=s.seed)
+        self.net = MLP(s.sizes, hidden=s.activation, output="sigmoid", seed=s.seed, dropout=s.dropout)
         self.optimizer = self._new_optimizer()
         #: None, or why training stopped (the loss became NaN or inf).
         self.diverged: str | None = None
@@ -233,7 +241,8 @@ class Run:
             order = net.rng.permutation(N)
             for start in range(0, N, B):
                 rows = order[start:start + B]
-                _, grads = net.loss_and_grads(X[rows], y[rows], loss="bce")
+                mask = net.dropout_mask(len(rows)) if self.settings.dropout else None
+                _, grads = net.loss_and_grads(X[rows], y[rows], loss="bce", mask=mask)
                 self.optimizer.step(grads)
             if not np.all(np.isfinite(net.params)) or not math.isfinite(net.loss(X, y, loss="bce")):
                 net.params[...] = before
@@ -969,9 +978,9 @@ class LiveFigure:
 def _status(run: Run) -> str:
     s = run.settings
     text = (f"{s.architecture} {s.activation} network on {_LABELS[s.dataset]}, {s.optimizer} lr={s.lr:g}, "
-            f"batch {s.batch_size}, L2 {s.l2:g} | epoch {run.epoch}: training loss {run.train_loss[-1]:.3f}, "
-            f"test loss {run.test_loss[-1]:.3f}; accuracy {run.train_accuracy[-1]:.1%} (training), "
-            f"{run.test_accuracy[-1]:.1%} (test)")
+            f"batch {s.batch_size}, L2 {s.l2:g}, dropout {s.dropout:g} | epoch {run.epoch}: "
+            f"training loss {run.train_loss[-1]:.3g}, test loss {run.test_loss[-1]:.3g}; "
+            f"accuracy {run.train_accuracy[-1]:.1%} (training), {run.test_accuracy[-1]:.1%} (test)")
     if run.diverged:
         text += " | stopped: the loss became NaN or inf (lower the learning rate, then reset)"
     return text
@@ -981,7 +990,7 @@ class Playground:
     """The live playground for a Jupyter kernel: choose, train, watch (the page {ref}`sec-playground`).
 
     Controls: data set, its noise and size, hidden layers and their width, activation, learning
-    rate, batch size, optimiser, L2, seed, and epochs per frame; buttons Start, Pause, Step (one
+    rate, batch size, optimiser, L2, dropout, seed, and epochs per frame; buttons Start, Pause, Step (one
     epoch) and Reset. Training runs as an asyncio task on the kernel's event loop, in chunks of
     ``epochs_per_frame`` epochs (:meth:`Run.train`), and the figure is updated in place after
     every chunk, so the kernel stays responsive (the buttons work while it trains). Changing the
@@ -1114,6 +1123,8 @@ class Playground:
                                     style=style, layout=lay),
             "l2": W.Dropdown(options=sorted({0.0, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, s.l2}), value=s.l2,
                              description="L2", style=style, layout=lay),
+            "dropout": W.FloatSlider(value=s.dropout, min=0.0, max=0.8, step=0.05, description="dropout",
+                                     style=style, layout=lay, continuous_update=False),
             "seed": W.BoundedIntText(value=s.seed, min=0, max=2**31 - 1, description="seed", style=style,
                                      layout=lay),
             "epochs_per_frame": W.IntSlider(value=self.epochs_per_frame, min=1, max=50,
@@ -1148,7 +1159,8 @@ class Playground:
         return Settings(dataset=u["dataset"].value, n=u["n"].value, noise=round(u["noise"].value, 4),
                         hidden=(u["width"].value,) * u["layers"].value, activation=u["activation"].value,
                         lr=float(f"{u['lr'].value:.3g}"), batch_size=u["batch_size"].value,
-                        optimizer=u["optimizer"].value, l2=u["l2"].value, seed=u["seed"].value)
+                        optimizer=u["optimizer"].value, l2=u["l2"].value,
+                        dropout=round(u["dropout"].value, 4), seed=u["seed"].value)
 
     def _reset_from_controls(self) -> None:
         self.reset(self._settings_from_controls())

@@ -71,6 +71,7 @@ def test_make_data_and_settings_reject_bad_choices_with_a_clear_message():
            ({"hidden": (0,)}, "1 to 64 units"), ({"activation": "softmax"}, "activation"),
            ({"lr": 0.0}, "lr"), ({"lr": 50.0}, "at most 10"), ({"batch_size": 0}, "batch_size"),
            ({"optimizer": "rmsprop"}, "optimizer"), ({"l2": -1.0}, "l2"), ({"seed": -1}, "seed"),
+           ({"dropout": 1.0}, "dropout must be a rate between 0 and 0.9"), ({"dropout": True}, "dropout"),
            ({"n": 4}, "n")]
     for change, message in bad:
         with pytest.raises((ValueError, TypeError), match=message):
@@ -99,6 +100,20 @@ def test_training_in_chunks_is_training_at_once(optimizer):
     assert all(len(c) == 7 for c in curves)
     if optimizer == "adam":                       # one Adam object for the whole run: its step count
         assert once.optimizer.t == chunks.optimizer.t == 6 * math.ceil(30 / 8)
+
+
+def test_dropout_thins_training_only_and_chunks_still_add_up():
+    s = replace(SMALL, hidden=(8, 8), dropout=0.3)
+    once, chunks, plain = Run(s), Run(s), Run(replace(s, dropout=0.0))
+    assert once.net.dropout == (0.3, 0.3) and plain.net.dropout == (0.0, 0.0)
+    once.train(4)
+    chunks.train(1)
+    chunks.train(3)
+    plain.train(4)
+    assert np.array_equal(once.net.params, chunks.net.params)       # masks come from the seeded generator
+    assert not np.array_equal(once.net.params, plain.net.params)    # and they change the training
+    # the curves are the whole network's, without dropout (inverted dropout needs no rescaling)
+    assert once.test_loss[-1] == once.net.loss(once.X_test, once.y_test, loss="bce")
 
 
 def test_curves_are_the_loss_and_accuracy_over_the_whole_sets():
@@ -343,6 +358,9 @@ def test_widget_buttons_and_controls():
     live._ui["dataset"].value = "circles"       # what it learns: a new run
     assert live.run is not run and live.run.epoch == 0 and live.run.settings.dataset == "circles"
     assert live.settings.lr == 0.01
+    run = live.run
+    live._ui["dropout"].value = 0.25            # a network with dropout is a new network
+    assert live.run is not run and live.run.net.dropout == (0.25,) and live.settings.dropout == 0.25
     live._ui["epochs_per_frame"].value = 7
     assert live.epochs_per_frame == 7 and live.run.epoch == 0
     live._ui["reset"].click()

@@ -107,7 +107,8 @@ class Settings:
     def __post_init__(self) -> None:
         check_name(self.dataset, DATASETS, "data set")
         check_int(self.n, "n", minimum=8)
-        if self.noise != self.noise or not 0 <= self.noise <= 1:
+        noise = self.noise
+        if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not 0 <= noise <= 1:
             raise ValueError(f"noise must be between 0 and 1 (a standard deviation in the units of "
                              f"the plane, whose view is [-{BOX}, {BOX}]^2), got {self.noise!r}")
         hidden = self.hidden

@@ -67,6 +67,7 @@ def test_make_data_and_settings_reject_bad_choices_with_a_clear_message():
     with pytest.raises(ValueError, match="unknown data set 'ring'.*'xor'"):
         playground.make_data("ring")
     bad = [({"dataset": "ring"}, "data set"), ({"noise": 2.0}, "noise must be between 0 and 1"),
+           ({"noise": "low"}, "noise must be"), ({"noise": float("nan")}, "noise must be"),
            ({"hidden": 8}, "tuple of layer widths"), ({"hidden": ()}, "1 to 4 hidden layers"),
            ({"hidden": (0,)}, "1 to 64 units"), ({"activation": "softmax"}, "activation"),
            ({"lr": 0.0}, "lr"), ({"lr": 50.0}, "at most 10"), ({"batch_size": 0}, "batch_size"),

@@ -50,7 +50,7 @@ OPTIMIZERS: dict[str, dict[str, Any]] = {"sgd": {"optimizer": "sgd"},
                                          "momentum": {"optimizer": "sgd", "momentum": 0.9},
                                          "adam": {"optimizer": "adam"}}
 #: The view: the square [-BOX, BOX]^2 of the input plane.
-BOX = 1.6
+BOX = 1.8
 #: Fraction of the points held out as the test set.
 TEST_FRACTION = 0.5
 #: Hidden units drawn as small maps (the first ones, layer by layer).

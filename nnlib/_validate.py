@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 
 
-def as_float_array(a: Any, name: str) -> np.ndarray:
-    """Return ``a`` as a float64 C-contiguous array; reject strings, objects, empty, NaN and inf."""
+def as_float_array(a: Any, name: str, dtype: Any = np.float64) -> np.ndarray:
+    """Return ``a`` as a float64 (or ``dtype``) C-contiguous array; reject strings, objects, empty,
+    NaN and inf."""
     if isinstance(a, (str, bytes)):
         raise TypeError(f"{name} must be an array of numbers, got a string {a!r:.40}")
     try:
@@ -30,7 +31,7 @@ def as_float_array(a: Any, name: str) -> np.ndarray:
     if arr.size == 0:
         raise ValueError(f"{name} is empty (shape {arr.shape}); expected at least one row "
                          f"and one column")
-    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    arr = np.ascontiguousarray(arr, dtype=dtype)
     if not np.all(np.isfinite(arr)):
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise ValueError(f"{name} contains {bad} NaN or inf value(s); expected only finite "
@@ -38,9 +39,10 @@ def as_float_array(a: Any, name: str) -> np.ndarray:
     return arr
 
 
-def check_X(X: Any, n_in: int, name: str = "X") -> np.ndarray:
-    """Validate an input batch: 2-D, numeric, finite, ``n_in`` columns. Returns float64 C array."""
-    arr = as_float_array(X, name)
+def check_X(X: Any, n_in: int, name: str = "X", dtype: Any = np.float64) -> np.ndarray:
+    """Validate an input batch: 2-D, numeric, finite, ``n_in`` columns. Returns a float64 (or
+    ``dtype``) C array."""
+    arr = as_float_array(X, name, dtype)
     if arr.ndim == 1:
         raise ValueError(
             f"{name} must be 2-D with shape (N, {n_in}), got 1-D shape {arr.shape}. "
@@ -55,9 +57,11 @@ def check_X(X: Any, n_in: int, name: str = "X") -> np.ndarray:
     return arr
 
 
-def check_y(y: Any, n_rows: int, n_out: int, name: str = "y", x_name: str = "X") -> np.ndarray:
-    """Validate targets: (N, n_out) (or 1-D length N when n_out == 1), numeric, finite."""
-    arr = as_float_array(y, name)
+def check_y(y: Any, n_rows: int, n_out: int, name: str = "y", x_name: str = "X",
+            dtype: Any = np.float64) -> np.ndarray:
+    """Validate targets: (N, n_out) (or 1-D length N when n_out == 1), numeric, finite; returned
+    as a float64 (or ``dtype``) C array."""
+    arr = as_float_array(y, name, dtype)
     if arr.ndim == 1:
         if n_out != 1:
             raise ValueError(

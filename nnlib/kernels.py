@@ -36,7 +36,7 @@ import math
 import numpy as np
 from numba import njit
 
-from ._view import view2d
+from ._view import view1d, view2d
 from .activations import IDENTITY, SIGMOID, SOFTMAX, TANH
 from .losses import BCE, MSE
 
@@ -234,7 +234,7 @@ def forward(params, sizes, acts, X, R, zbuf, abuf, keep, mbuf):
     for l in range(1, sizes.shape[0]):
         n_in, n_out = sizes[l - 1], sizes[l]
         W = view2d(params, po, n_in, n_out)
-        b = params[po + n_in * n_out:po + n_in * n_out + n_out]
+        b = view1d(params, po + n_in * n_out, n_out)
         Z = view2d(zbuf, zo, n, n_out)
         A = view2d(abuf, zo, n, n_out)
         dense_forward(A_prev, W, b, acts[l - 1], Z, A)
@@ -328,30 +328,35 @@ def backward(params, sizes, acts, loss_code, X, Y, R, zbuf, abuf, dbuf, grads, k
     dropping = mbuf.shape[0] > 0
     Z, A, D = view2d(zbuf, zo, n, k), view2d(abuf, zo, n, k), view2d(dbuf, zo, n, k)
     loss = loss_and_delta(loss_code, Z, A, Y, D)
-    if loss_code == MSE:
-        activation_backward(D, Z, A, acts[L - 1])
     for l in range(L, 0, -1):
         n_in, n_out = sizes[l - 1], sizes[l]
         po -= n_in * n_out + n_out
         W = view2d(params, po, n_in, n_out)
         dW = view2d(grads, po, n_in, n_out)
-        db = grads[po + n_in * n_out:po + n_in * n_out + n_out]
+        db = view1d(grads, po + n_in * n_out, n_out)
         delta = view2d(dbuf, zo, n, n_out)
+        # delta holds dL/dA_l (from mse at the output, from layer l+1 below it): times f'_l, read
+        # from A_l (one call site: each inlined copy costs compile time). bce and cross_entropy
+        # give dL/dZ_L directly.
+        if l < L or loss_code == MSE:
+            A_l = view2d(abuf, zo, n, n_out)
+            activation_backward(delta, A_l, A_l, acts[l - 1])
+        # the layer's input: X, A_{l-1}, or the thinned A~_{l-1} (held in Z_{l-1}) with dropout;
+        # one call site of dense_backward (each inlined copy costs compile time)
+        zo_prev = zo - R * n_in
+        A_in = X
+        dropped = False
         if l > 1:
-            zo_prev = zo - R * n_in
-            A_prev = view2d(abuf, zo_prev, n, n_in)
-            Z_prev = view2d(zbuf, zo_prev, n, n_in)
-            D_prev = view2d(dbuf, zo_prev, n, n_in)
             dropped = dropping and keep[l - 2] < 1.0
-            dense_backward(Z_prev if dropped else A_prev, delta, dW, db)
+            A_in = view2d(zbuf if dropped else abuf, zo_prev, n, n_in)
+        dense_backward(A_in, delta, dW, db)
+        if l > 1:
+            D_prev = view2d(dbuf, zo_prev, n, n_in)
             matmul_nt(delta, W, D_prev)
             if dropped:
                 M = view2d(mbuf, zo_prev, n, n_in)
                 for i in range(n):
                     for j in range(n_in):
                         D_prev[i, j] *= M[i, j]
-            activation_backward(D_prev, Z_prev, A_prev, acts[l - 2])
             zo = zo_prev
-        else:
-            dense_backward(X, delta, dW, db)
     return loss

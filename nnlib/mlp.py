@@ -126,11 +126,10 @@ class MLP:
         return zbuf, abuf
 
     def _input(self, X: Any, name: str = "X") -> np.ndarray:
-        return check_X(X, self.sizes[0], name=name).astype(self.dtype, copy=False)
+        return check_X(X, self.sizes[0], name=name, dtype=self.dtype)
 
     def _targets(self, loss: str, y: Any, n: int) -> np.ndarray:
-        Y = losses.check_targets(loss, check_y(y, n, self.sizes[-1]))
-        return Y.astype(self.dtype, copy=False)
+        return losses.check_targets(loss, check_y(y, n, self.sizes[-1], dtype=self.dtype))
 
     # ----------------------------------------------------------------- dropout
     def dropout_mask(self, n: int, seed: Any = None) -> list[np.ndarray]:

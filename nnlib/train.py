@@ -72,23 +72,22 @@ class Workspace(NamedTuple):
     abuf: np.ndarray              #: A_l of one batch
     dbuf: np.ndarray              #: delta_l of one batch
     grads: np.ndarray             #: dL/dparams (P,)
-    xbuf: np.ndarray              #: the gathered rows of one batch
-    ybuf: np.ndarray              #: their targets
+    xbuf: np.ndarray              #: the gathered rows of one batch (flat, batch * n_0)
+    ybuf: np.ndarray              #: their targets (flat, batch * n_L)
     zv: np.ndarray                #: Z_l of the validation set
     av: np.ndarray                #: A_l of the validation set
     mbuf: np.ndarray              #: dropout masks of one batch (zbuf's layout); empty: no dropout
 
 
 class Progress(NamedTuple):
-    """What the compiled loop updates: optimiser state, counters, history, best weights
-    (chapter 7, {ref}`sec-momentum`; chapter 9, {ref}`sec-early-stopping`)."""
+    """What the compiled loop updates: optimiser state, counters, history, the dropout stream
+    (chapter 7, {ref}`sec-momentum`; chapter 12, {ref}`sec-dropout`)."""
 
     state1: np.ndarray            #: SGD: velocity; Adam: first moment m
     state2: np.ndarray            #: Adam: second moment v
-    counters: np.ndarray          #: int64 [Adam step t, epochs done, best epoch, epochs without improvement]
-    hist: np.ndarray              #: (E, 4) per epoch: train loss, train accuracy, val loss, val accuracy
-    best_params: np.ndarray       #: parameters at the lowest validation loss so far
-    best_val: np.ndarray          #: (1,) that loss
+    counters: np.ndarray          #: int64 [Adam step t, epochs done]
+    hist: np.ndarray              #: (E, 4) per epoch: train loss, train accuracy, val loss, val
+                                  #: accuracy (the last two filled in by ``fit``)
     rng_state: np.ndarray         #: uint64 (1,): the dropout masks' random stream
 
 
@@ -149,9 +148,8 @@ def fit(net: Trainable, X: Any, y: Any, loss: str = "mse", lr: float = 0.1, epoc
     """
     code = losses.code_for(loss, net.output)
     dtype = net.params.dtype
-    X = check_X(X, net.sizes[0])
-    Y = losses.check_targets(loss, check_y(y, X.shape[0], net.sizes[-1]))
-    X, Y = X.astype(dtype, copy=False), Y.astype(dtype, copy=False)
+    X = check_X(X, net.sizes[0], dtype=dtype)
+    Y = losses.check_targets(loss, check_y(y, X.shape[0], net.sizes[-1], dtype=dtype))
     N = X.shape[0]
     opt = optim.settings(optimizer, lr, momentum=momentum, weight_decay=weight_decay, betas=betas,
                          eps=eps)
@@ -162,9 +160,9 @@ def fit(net: Trainable, X: Any, y: Any, loss: str = "mse", lr: float = 0.1, epoc
     else:
         if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
             raise TypeError("validation_data must be a pair (X_val, y_val)")
-        Xv = check_X(validation_data[0], net.sizes[0], name="validation_data[0]")
+        Xv = check_X(validation_data[0], net.sizes[0], name="validation_data[0]", dtype=dtype)
         Yv = check_y(validation_data[1], Xv.shape[0], net.sizes[-1], name="validation_data[1]",
-                     x_name="validation_data[0]")
+                     x_name="validation_data[0]", dtype=dtype)
         losses.check_targets(loss, Yv, name="validation_data[1]")
     Xv, Yv = Xv.astype(dtype, copy=False), Yv.astype(dtype, copy=False)
     if patience is not None:
@@ -191,15 +189,15 @@ def fit(net: Trainable, X: Any, y: Any, loss: str = "mse", lr: float = 0.1, epoc
     nv = Xv.shape[0]
     work = Workspace(np.empty(batch * width, dtype), np.empty(batch * width, dtype),
                      np.empty(batch * width, dtype), np.zeros_like(params),
-                     np.empty((batch, net.sizes[0]), dtype), np.empty((batch, net.sizes[-1]), dtype),
+                     np.empty(batch * net.sizes[0], dtype), np.empty(batch * net.sizes[-1], dtype),
                      np.empty(nv * width, dtype), np.empty(nv * width, dtype),
                      np.empty(batch * width if dropping else 0, dtype))
     reshuffle = shuffle and batch < N
     plan = Plan(code, batch, batch == N and not reshuffle, patience or 0)
     data = Data(X, Y, Xv, Yv)
     state1, state2 = np.zeros_like(params), np.zeros_like(params)
-    counters = np.zeros(4, dtype=np.int64)
-    best_params, best_val = params.copy(), np.full(1, np.inf)
+    counters = np.zeros(2, dtype=np.int64)
+    best_params, best_val, best_epoch, since_best = params.copy(), math.inf, 0, 0
     start = params.copy()
     history = History()
     chunk = max(1, min(epochs, _PERM_BUDGET // N))
@@ -210,10 +208,32 @@ def fit(net: Trainable, X: Any, y: Any, loss: str = "mse", lr: float = 0.1, epoc
         if reshuffle:
             perms = np.ascontiguousarray(rng.permuted(perms, axis=1))
         hist = np.full((E, 4), np.nan)
-        progress = Progress(state1, state2, counters, hist, best_params, best_val, rng_state)
-        with np.errstate(all="ignore"):  # only matters with NUMBA_DISABLE_JIT=1: a diverging
-            # run overflows on the way to the NaN that is reported below
-            status, last = T.train_epochs(network, data, perms, plan, opt, work, progress)
+        # Without validation data, all E epochs in one compiled call. With it, one epoch per call
+        # and the validation pass (a separate compiled function, compiled only when used) after
+        # each: the training kernel then never contains it, which shortens its first compile.
+        step = E if nv == 0 else 1
+        for e0 in range(0, E, step):
+            progress = Progress(state1, state2, counters, hist[e0:e0 + step], rng_state)
+            with np.errstate(all="ignore"):  # only matters with NUMBA_DISABLE_JIT=1: a diverging
+                # run overflows on the way to the NaN that is reported below
+                status, last = T.train_epochs(network, data, perms[e0:e0 + step], plan, opt, work,
+                                              progress)
+            last += e0
+            if status == OK and nv:
+                vl, va = T.evaluate(params, network.sizes, network.acts, code, Xv, Yv, work.zv,
+                                    work.av, keep, work.mbuf[:0])
+                hist[e0, 2], hist[e0, 3] = vl, va
+                if not math.isfinite(vl):
+                    status = DIVERGED
+                elif done + e0 == 0 or vl < best_val:
+                    best_val, best_epoch, since_best = vl, done + e0, 0
+                    best_params[...] = params
+                else:
+                    since_best += 1
+                    if patience and since_best >= patience:
+                        status = STOPPED
+            if status != OK:
+                break
         if status == DIVERGED:
             params[...] = start
             k = done + int(last) + 1
@@ -235,7 +255,7 @@ def fit(net: Trainable, X: Any, y: Any, loss: str = "mse", lr: float = 0.1, epoc
     history.epochs_run = done
     history.stopped_early = status == STOPPED
     if nv:
-        history.best_epoch = int(counters[2])
+        history.best_epoch = best_epoch
         if patience is not None:
             params[...] = best_params
     else:

@@ -15,7 +15,7 @@ from numba import njit
 from ._view import view2d
 from .kernels import backward, forward, loss_only, output_offset
 from .optim import SGD_CODE
-from .train import DIVERGED, OK, STOPPED
+from .train import DIVERGED, OK
 
 
 @njit(cache=True, inline="always")
@@ -80,13 +80,15 @@ def draw_masks(sizes, keep, R, b, mbuf, state):
 
 
 @njit(cache=True, inline="always")
-def gather_rows(src, idx, start, stop, dst):
-    """dst[r] = src[idx[start + r]] for the rows of one mini-batch (chapter 7, {ref}`sec-batch-sizes`)."""
-    k = src.shape[1]
+def gather_rows(X, Y, perms, e, start, stop, xb, yb):
+    """xb[r] = X[perms[e, start + r]], yb[r] = Y[...] for the rows of one mini-batch of epoch e
+    (chapter 7, {ref}`sec-batch-sizes`)."""
     for r in range(stop - start):
-        i = idx[start + r]
-        for j in range(k):
-            dst[r, j] = src[i, j]
+        i = perms[e, start + r]
+        for j in range(X.shape[1]):
+            xb[r, j] = X[i, j]
+        for j in range(Y.shape[1]):
+            yb[r, j] = Y[i, j]
 
 
 @njit(cache=True, inline="always")
@@ -133,33 +135,27 @@ def train_epochs(net, data, perms, plan, opt, work, progress):
 
     For each epoch e and each mini-batch B (rows ``perms[e]`` in order): forward, backprop, then an
     SGD-with-momentum or Adam step. With dropout (``work.mbuf`` not empty) each batch first draws
-    fresh masks (:func:`draw_masks`, from ``progress.rng_state``); the validation loss is measured
-    without dropout. The arguments are the named records of :mod:`nnlib.train`:
-    ``net`` (:class:`~nnlib.train.Network`: params, sizes, activation codes, decay mask), ``data``
-    (X, Y, Xv, Yv), ``plan`` (loss code, batch, in_order, patience), ``opt``
-    (:class:`nnlib.optim.Settings`), ``work`` (scratch buffers) and ``progress`` (optimiser state,
-    ``counters`` = [adam step t, epochs done, best epoch, epochs without improvement],
-    ``hist[e]`` = [train loss, train accuracy, val loss, val accuracy], best parameters and best
-    validation loss). The train values are the batch-size-weighted means over the epoch's batches
-    (each measured before its update).
-    Early stopping: stop after ``plan.patience`` epochs without a lower validation loss, keeping the
-    best parameters in ``best_params`` and the best validation loss in ``best_val[0]``.
-    Returns (status, epoch index) with status OK, DIVERGED (loss not finite) or STOPPED.
+    fresh masks (:func:`draw_masks`, from ``progress.rng_state``). The arguments are the named
+    records of :mod:`nnlib.train`: ``net`` (:class:`~nnlib.train.Network`: params, sizes,
+    activation codes, decay mask, keep probabilities), ``data`` (X, Y), ``plan`` (loss code, batch,
+    in_order), ``opt`` (:class:`nnlib.optim.Settings`), ``work`` (scratch buffers) and
+    ``progress`` (optimiser state, ``counters`` = [adam step t, epochs done],
+    ``hist[e, :2]`` = [train loss, train accuracy]). The train values are the batch-size-weighted
+    means over the epoch's batches (each measured before its update). The validation pass and
+    early stopping are done by :func:`nnlib.fit` between calls (with :func:`evaluate`).
+    Returns (status, epoch index) with status OK or DIVERGED (loss not finite).
     Derived in chapter 7 ({ref}`sec-batch-sizes`) and chapter 9 ({ref}`sec-early-stopping`).
     """
     params, sizes, acts, keep = net.params, net.sizes, net.acts, net.keep
-    X, Y, Xv, Yv = data.X, data.Y, data.Xv, data.Yv
+    X, Y = data.X, data.Y
     batch = plan.batch
     zbuf, abuf, dbuf, grads, mbuf = work.zbuf, work.abuf, work.dbuf, work.grads, work.mbuf
     dropping = mbuf.shape[0] > 0
-    counters, hist, best_params, best_val = (progress.counters, progress.hist,
-                                             progress.best_params, progress.best_val)
+    counters, hist = progress.counters, progress.hist
     N = X.shape[0]
-    has_val = Xv.shape[0] > 0
     L = sizes.shape[0] - 1
     zo = output_offset(sizes, batch)
     for e in range(perms.shape[0]):
-        idx = perms[e]
         total = 0.0
         correct = 0
         for start in range(0, N, batch):
@@ -169,10 +165,9 @@ def train_epochs(net, data, perms, plan, opt, work, progress):
                 xb = X
                 yb = Y
             else:
-                xb = work.xbuf[:b]
-                yb = work.ybuf[:b]
-                gather_rows(X, idx, start, stop, xb)
-                gather_rows(Y, idx, start, stop, yb)
+                xb = view2d(work.xbuf, 0, b, X.shape[1])
+                yb = view2d(work.ybuf, 0, b, Y.shape[1])
+                gather_rows(X, Y, perms, e, start, stop, xb, yb)
             if dropping:
                 draw_masks(sizes, keep, batch, b, mbuf, progress.rng_state)
             forward(params, sizes, acts, xb, batch, zbuf, abuf, keep, mbuf)
@@ -189,27 +184,7 @@ def train_epochs(net, data, perms, plan, opt, work, progress):
                 counters[0] += 1
                 adam_step(params, grads, progress.state1, progress.state2, net.decay_mask,
                           counters[0], opt.lr, opt.beta1, opt.beta2, opt.eps, opt.weight_decay)
-        ep = counters[1]
         hist[e, 0] = total / N
         hist[e, 1] = correct / N
         counters[1] += 1
-        if has_val:
-            vl, va = evaluate(params, sizes, acts, plan.loss, Xv, Yv, work.zv, work.av, keep,
-                              mbuf[:0])
-            if not math.isfinite(vl):
-                return DIVERGED, e
-            hist[e, 2] = vl
-            hist[e, 3] = va
-            if ep == 0 or vl < best_val[0]:
-                best_val[0] = vl
-                counters[2] = ep
-                counters[3] = 0
-                # best_params[:] = params, as a loop: Numba's slice assignment brings seconds of
-                # compile time (its shape-mismatch error message formatting).
-                for i in range(params.shape[0]):
-                    best_params[i] = params[i]
-            else:
-                counters[3] += 1
-                if plan.patience > 0 and counters[3] >= plan.patience:
-                    return STOPPED, e
     return OK, perms.shape[0] - 1

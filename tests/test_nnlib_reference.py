@@ -39,7 +39,7 @@ def ref_dact(name, z):
     if name == "tanh":
         return 1 - np.tanh(z) ** 2
     if name == "relu":
-        return (z > 0).astype(float)
+        return (z > 0).astype(z.dtype)
     raise KeyError(name)
 
 

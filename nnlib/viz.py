@@ -430,13 +430,16 @@ class _Live:
         self._serial = 0       # requests so far
         self._done = 0         # serial of the last request drawn (or skipped for a newer one)
         self._thread: threading.Thread | None = None
-        self.drawn = 0         # figures drawn (a test and the benchmark read these)
-        self.last_ms: float | None = None
+        self._asked = time.perf_counter()
+        self.drawn = 0         # figures drawn (the tests and bench/explore.py read these)
+        self.first_ms: float | None = None   # latest request -> its first figure's PNG shown
+        self.last_ms: float | None = None    # latest request -> its last figure's PNG shown
         self.error: BaseException | None = None
 
     def request(self, values: dict[str, Any]) -> None:
         with self._cond:
             self._wanted, self._serial = dict(values), self._serial + 1
+            self._asked = time.perf_counter()
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="nnviz-live", daemon=True)
                 self._thread.start()
@@ -456,13 +459,15 @@ class _Live:
             with self._cond:
                 self._cond.wait_for(lambda: self._wanted is not None)
                 values, serial, self._wanted = self._wanted, self._serial, None
-            started = time.perf_counter()
+                started = self._asked
             try:
                 checked = self.exploration.check(values)
-                for fig in self.exploration.figures(**checked):
+                for k, fig in enumerate(self.exploration.figures(**checked)):
                     title = _titles(fig)
                     png = _png(fig, fast=True)
                     self.last_ms = (time.perf_counter() - started) * 1e3
+                    if k == 0:
+                        self.first_ms = self.last_ms
                     self.image.value = png
                     self.image.tooltip = title or self.exploration.caption
                     self.status.value = self.exploration._status(checked, self.last_ms)

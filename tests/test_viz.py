@@ -74,7 +74,7 @@ def _titled(w, b=0):
     return fig
 
 
-def test_live_image_tooltip_is_the_figure_title_and_reset_restores_the_start():
+def test_live_status_gives_the_figure_title_and_reset_restores_the_start():
     e = viz.explore(_titled, w=(-1.0, 1.0, 0.1), b=viz.Range(0, 4, 1, default=3))
     sliders, reset, status, image = _parts(e.widget())
     assert type(sliders["b"]).__name__ == "IntSlider" and sliders["b"].value == 3
@@ -82,11 +82,12 @@ def test_live_image_tooltip_is_the_figure_title_and_reset_restores_the_start():
     sliders["w"].value = 0.7
     sliders["b"].value = 1
     assert e.live.wait(10)
-    assert image.tooltip == "w = 0.7" and "w = 0.7, b = 1" in status.value
+    assert e.live.title == "w = 0.7" and "w = 0.7, b = 1" in status.value
+    assert '<span class="nnviz-title"' in status.value and "Figure: w = 0.7<" in status.value
     reset.click()
     assert e.live.wait(10)
     assert sliders["w"].value == 0.0 and sliders["b"].value == 3
-    assert image.tooltip == "w = 0" and image.value == e.render(fast=True)
+    assert e.live.title == "w = 0" and image.value == e.render(fast=True)
 
 
 def test_live_drawing_skips_values_a_dragged_slider_has_left():
@@ -103,7 +104,7 @@ def test_live_drawing_skips_values_a_dragged_slider_has_left():
     for v in range(1, 41):                        # 40 positions in far less than 40 x 50 ms
         sliders["w"].value = v
     assert e.live.wait(20)
-    assert calls[-1] == 40 and image.tooltip == "w = 40"
+    assert calls[-1] == 40 and e.live.title == "w = 40"
     assert len(calls) < 20, f"drew {len(calls)} of 40 stale positions: the stale ones must be skipped"
 
 
@@ -125,7 +126,7 @@ def test_a_generator_draw_shows_progress_live_and_its_last_figure_on_the_website
     assert e.defaults == {"epochs": 3}
     sliders["epochs"].value = 0                   # index of 2 epochs
     assert e.live.wait(10)
-    assert e.live.drawn - before == 2 and image.tooltip == "epochs = 2"
+    assert e.live.drawn - before == 2 and e.live.title == "epochs = 2"
     assert image.value == e.render(epochs=2, fast=True)
 
 

@@ -4,10 +4,11 @@ Not imported by ``import nnlib`` (matplotlib is slow to import); use ``from nnli
 
 Two kinds of interactive figure, both of which work in a live kernel *and* on the static website:
 
-* :func:`explore` draws one figure per combination of parameter values when the cell runs. In
-  Jupyter the learner gets ipywidgets sliders that switch between those frames; on the website
-  (no kernel) the same frames sit behind plain HTML sliders. Both come in one output, and the
-  website build is configured to prefer the HTML one.
+* :func:`explore` makes a figure with sliders. In Jupyter the learner gets ipywidgets sliders
+  over continuous ranges (:class:`Range`) and the kernel draws the figure for the values set, as
+  they are set; on the website (no kernel) frames drawn in advance for a grid of values sit behind
+  plain HTML sliders. Both come in one output, and the website build is configured to prefer the
+  HTML one.
 * :func:`animate` turns a matplotlib animation (for example a network changing over training
   epochs) into a self-contained JavaScript player.
 
@@ -103,6 +104,8 @@ class Range:
     evenly spaced values from ``lo`` to ``hi`` (snapped to the step), or the given list of values.
     ``default`` is the starting value (default: the middle value of the grid).
     ``explore(draw, eta=(0.005, 0.2, 0.005))`` is short for ``eta=Range(0.005, 0.2, 0.005)``.
+    The values are ``lo + k * step`` for k = 0, 1, ..., floor((hi - lo) / step), rounded to the
+    decimals of ``lo`` and ``step``. Introduced in chapter 1 ({ref}`sec-explorations`).
     """
 
     lo: float
@@ -197,7 +200,8 @@ class Exploration:
     those a dragged slider has already left behind. A *Reset* button restores the starting values
     and a line under the sliders shows the values drawn and how long drawing took. On the static
     website (:meth:`to_html`, an element of class ``nnviz-explore``) one frame per combination of
-    the grid values (:attr:`grid`) is drawn in advance and plain HTML sliders switch between them.
+    the grid values (attribute ``grid``) is drawn in advance and plain HTML sliders switch between
+    them. Made by :func:`explore`; how to use both versions: chapter 1, {ref}`sec-explorations`.
     """
 
     def __init__(self, draw: Callable[..., Any], params: dict[str, Any], caption: str = "") -> None:
@@ -335,7 +339,7 @@ class Exploration:
         """The live version: a slider per parameter, a Reset button, the values drawn, the figure.
 
         Float ranges get a FloatSlider, integer ranges an IntSlider, lists a SelectionSlider. Every
-        change is handed to a background thread that draws the latest values (see :class:`_Live`).
+        change is handed to a background thread that draws the latest values (class ``_Live``).
         """
         import ipywidgets as widgets
 
@@ -520,7 +524,7 @@ def explore(draw: Callable[..., Any], *, caption: str = "", **params: Any) -> Ex
     the website one frame per combination of grid values is drawn when the cell runs (at most 150
     frames in all). To be quick, ``draw`` may return the same figure every time with its artists
     updated (``set_data``...) instead of building a new one. ``caption`` is the image's alternative
-    text. Introduced in chapter 1 ({ref}`sec-how-to-use`).
+    text. Introduced in chapter 1 ({ref}`sec-explorations`).
     """
     return Exploration(draw, params, caption)
 

@@ -206,3 +206,41 @@ def test_draw_network_from_sizes_draws_every_connection():
     ax = fig.axes[0]
     assert len(ax.lines) == 2 * 3 + 3 * 1
     plt.close(fig)
+
+
+def test_the_latency_benchmark_finds_a_chapters_explorations_and_times_them(tmp_path):
+    """bench/explore.py on a two-exploration notebook: it runs the code cells (a magic and a cell
+    tagged raises-exception included) and drives each live widget through seeded slider changes."""
+    import random
+    import sys
+    from pathlib import Path
+
+    import nbformat
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from bench.explore import _value_sequence, drive, explorations_of
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("%matplotlib inline\nimport matplotlib.pyplot as plt\n"
+                                  "from nnlib import viz"),
+        nbformat.v4.new_code_cell("1 / 0", metadata={"tags": ["raises-exception"]}),
+        nbformat.v4.new_code_cell(
+            "def draw(w, b=0):\n    fig, ax = plt.subplots(figsize=(1, 1), dpi=30)\n"
+            "    ax.set_title(f'w = {w:g}')\n    return fig\n"
+            "viz.explore(draw, w=(0.0, 1.0, 0.05), b=[0, 1])\nviz.explore(draw, w=[1, 2])"),
+        nbformat.v4.new_code_cell("raise RuntimeError('after the last exploration: never run')"),
+    ]
+    path = tmp_path / "demo.ipynb"
+    nbformat.write(nb, path)
+    found, seconds = explorations_of(path)
+    assert [cell for cell, _ in found] == [2, 2] and seconds > 0
+    e = found[0][1]
+    moves = _value_sequence(e, 12, random.Random(0))
+    assert len(moves) == 12 and {name for name, _ in moves} == {"w", "b"}
+    assert any(name == "w" and value not in e.grid["w"] for name, value in moves), moves
+    result = drive(e, 12, seed=0)
+    assert result["changes"] == 12 and not result["progressive"]
+    first = result["first_ms"]
+    assert 0 < first["p50"] <= first["p95"] <= first["max"]
+    assert e.live.drawn == 12

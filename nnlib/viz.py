@@ -40,6 +40,7 @@ import numpy as np  # noqa: E402
 import PIL.Image  # noqa: E402
 from matplotlib.animation import FuncAnimation  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 __all__ = ["explore", "Range", "animate", "draw_network", "Exploration", "POSITIVE", "NEGATIVE", "SIGN_CMAP",
@@ -570,20 +571,24 @@ def draw_network(net: Any, ax: Any = None, *, max_neurons: int = 10, show_weight
         return [(top - 1) / 2 + (m - 1) / 2 - i for i in range(m)]
 
     wmax = max((abs(W).max() for W in weights), default=1.0) if weights else 1.0
+    segments, colors, widths = [], [], []
     for k in range(len(sizes) - 1):
         y0, y1 = ys(k), ys(k + 1)
         for i, ya in enumerate(y0):
             for j, yb in enumerate(y1):
                 if weights is not None:
                     w = weights[k][i, j]
-                    color = POSITIVE if w >= 0 else NEGATIVE
-                    lw = 0.3 + 2.5 * abs(w) / (wmax or 1.0)
+                    colors.append(POSITIVE if w >= 0 else NEGATIVE)
+                    widths.append(0.3 + 2.5 * abs(w) / (wmax or 1.0))
                 else:
-                    color, lw = "0.6", 0.8
-                ax.plot([k, k + 1], [ya, yb], color=color, lw=lw, alpha=0.7, zorder=1)
+                    colors.append("0.6")
+                    widths.append(0.8)
+                segments.append([(k, ya), (k + 1, yb)])
+    # one collection for all connections and one scatter for all neurons: quick to draw and redraw
+    ax.add_collection(LineCollection(segments, colors=colors, linewidths=widths, alpha=0.7, zorder=1))
+    xy = np.array([(k, y) for k in range(len(sizes)) for y in ys(k)])
+    ax.scatter(xy[:, 0], xy[:, 1], s=260 if top <= 6 else 140, color="white", edgecolor="black", zorder=2)
     for k, n in enumerate(sizes):
-        for y in ys(k):
-            ax.scatter([k], [y], s=260 if top <= 6 else 140, color="white", edgecolor="black", zorder=2)
         if n > shown[k]:
             ax.text(k, min(ys(k)) - 0.8, f"... {n} in all", ha="center", fontsize=8)
         role = "input" if k == 0 else ("output" if k == len(sizes) - 1 else f"hidden {k}")

@@ -204,7 +204,9 @@ def test_animate_is_labelled_for_accessibility():
 def test_draw_network_from_sizes_draws_every_connection():
     fig = viz.draw_network([2, 3, 1])
     ax = fig.axes[0]
-    assert len(ax.lines) == 2 * 3 + 3 * 1
+    connections, neurons = ax.collections
+    assert len(connections.get_segments()) == 2 * 3 + 3 * 1
+    assert len(neurons.get_offsets()) == 2 + 3 + 1
     plt.close(fig)
 
 

@@ -102,7 +102,8 @@ class Range:
     In Jupyter it is a slider over every value ``lo, lo + step, ..., hi`` (an integer slider when
     all three are integers, else a float slider); the figure is drawn for the value the learner
     sets. On the website, which has no kernel, the slider moves over a precomputed grid: ``static``
-    evenly spaced values from ``lo`` to ``hi`` (snapped to the step), or the given list of values.
+    evenly spaced values from ``lo`` to ``hi`` (snapped to the step), or the given list of values
+    (kept exactly as given, also in Jupyter, even when they are not multiples of the step).
     ``default`` is the starting value (default: the middle value of the grid).
     ``explore(draw, eta=(0.005, 0.2, 0.005))`` is short for ``eta=Range(0.005, 0.2, 0.005)``.
     The values are ``lo + k * step`` for k = 0, 1, ..., floor((hi - lo) / step), rounded to the
@@ -167,14 +168,22 @@ class Range:
     def grid(self) -> list[float]:
         """The website's values: ``static`` evenly spaced values snapped to the step, or the list given."""
         if not isinstance(self.static, numbers.Integral):
-            return [self.snap(v) for v in self.static]
+            return list(self.static)
         n = min(int(self.static), self.count)
         ks = sorted({round(i * (self.count - 1) / (n - 1)) for i in range(n)})
         return [self.value(k) for k in ks]
 
     def start(self) -> float:
+        """The starting value: ``default`` (snapped), else the middle value of the grid."""
         grid = self.grid()
-        return self.snap(self.default) if self.default is not None else grid[len(grid) // 2]
+        return self.nearest(self.default) if self.default is not None else grid[len(grid) // 2]
+
+    def nearest(self, x: float) -> float:
+        """``x`` itself if it is one of the grid's values (within 1e-9 relative), else :meth:`snap` (x)."""
+        for v in self.grid():
+            if math.isclose(float(x), float(v), rel_tol=1e-9, abs_tol=1e-12):
+                return v
+        return self.snap(x)
 
 
 def _as_param(name: str, spec: Any) -> Range | list[Any]:
@@ -258,7 +267,7 @@ class Exploration:
                 if not spec.lo - spec.step / 2 <= v <= spec.hi + spec.step / 2:
                     raise ValueError(f"explore(): {name} = {v!r} is outside its range "
                                      f"[{spec.lo:g}, {spec.hi:g}]")
-                v = spec.snap(v)
+                v = spec.nearest(v)
             elif not any(_same(v, c) for c in spec):
                 raise ValueError(f"explore(): {name} = {v!r} is not one of its values {spec!r}")
             out[name] = v

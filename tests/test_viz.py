@@ -139,6 +139,13 @@ def test_range_grid_snapping_and_integers():
     assert k.integer and k.grid() == list(range(2, 13)) and all(type(v) is int for v in k.grid())
     assert viz.Range(0.0, 3.0, 0.375, static=5).grid() == [0.0, 0.75, 1.5, 2.25, 3.0]
     assert viz.Range(0, 1, 0.25, static=[0, 0.5, 1]).grid() == [0, 0.5, 1]
+    # listed grid values are kept as given, in both places; other values snap to the step
+    seen = []
+    e = viz.explore(lambda w: seen.append(w) or _titled(w), w=viz.Range(0.0, 1.0, 0.1, static=[0.05, 0.5]))
+    assert e.grid["w"] == [0.05, 0.5] and e.defaults["w"] == 0.5
+    e.render(w=0.05)
+    e.render(w=0.33)
+    assert seen[-2:] == [0.05, 0.3]
     e = viz.explore(_line, w=(0.5, 2.0, 0.5), b=[0])            # a tuple is a Range
     assert isinstance(e.params["w"], viz.Range) and e.grid["w"] == [0.5, 1.0, 1.5, 2.0]
 

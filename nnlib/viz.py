@@ -4,10 +4,11 @@ Not imported by ``import nnlib`` (matplotlib is slow to import); use ``from nnli
 
 Two kinds of interactive figure, both of which work in a live kernel *and* on the static website:
 
-* :func:`explore` draws one figure per combination of parameter values when the cell runs. In
-  Jupyter the learner gets ipywidgets sliders that switch between those frames; on the website
-  (no kernel) the same frames sit behind plain HTML sliders. Both come in one output, and the
-  website build is configured to prefer the HTML one.
+* :func:`explore` makes a figure with sliders. In Jupyter the learner gets ipywidgets sliders
+  over continuous ranges (:class:`Range`) and the kernel draws the figure for the values set, as
+  they are set; on the website (no kernel) frames drawn in advance for a grid of values sit behind
+  plain HTML sliders. Both come in one output, and the website build is configured to prefer the
+  HTML one.
 * :func:`animate` turns a matplotlib animation (for example a network changing over training
   epochs) into a self-contained JavaScript player.
 
@@ -16,23 +17,33 @@ Two kinds of interactive figure, both of which work in a live kernel *and* on th
 from __future__ import annotations
 
 import base64
+import decimal
 import hashlib
 import html
 import io
 import itertools
 import json
+import math
+import numbers
 import re
-from collections.abc import Callable, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import matplotlib
 
 matplotlib.rcParams.setdefault("figure.dpi", 100)
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import PIL.Image  # noqa: E402
 from matplotlib.animation import FuncAnimation  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-__all__ = ["explore", "animate", "draw_network", "Exploration", "POSITIVE", "NEGATIVE", "SIGN_CMAP",
+__all__ = ["explore", "Range", "animate", "draw_network", "Exploration", "POSITIVE", "NEGATIVE", "SIGN_CMAP",
            "CLASS_COLOURS", "CLASS_CMAP"]
 
 # One colour language for the whole course (every figure that colours by sign or by class uses
@@ -52,11 +63,23 @@ CLASS_CMAP = matplotlib.colors.LinearSegmentedColormap.from_list(
 MAX_FRAMES = 150
 
 
-def _png(fig: Figure) -> bytes:
-    """Render ``fig`` to PNG bytes (no timestamp, so the bytes repeat run to run) and close it."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", metadata={"Software": None})
+def _png(fig: Figure, *, fast: bool = False) -> bytes:
+    """Render ``fig`` to PNG bytes (no timestamp, so the bytes repeat run to run).
+
+    The figure is removed from pyplot (so Jupyter does not show it a second time) but stays usable:
+    a draw function may return the same figure again with its artists updated. ``fast`` (for live
+    frames, which never leave the machine) renders with Agg straight into a PNG of low compression,
+    skipping savefig's extra work: about 40 % less time for a small figure.
+    """
     plt.close(fig)
+    buf = io.BytesIO()
+    if fast:
+        canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+        canvas.draw()
+        PIL.Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba()).save(
+            buf, format="png", compress_level=1)
+    else:
+        fig.savefig(buf, format="png", metadata={"Software": None})
     return buf.getvalue()
 
 
@@ -66,67 +89,245 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-class Exploration:
-    """Precomputed frames of ``draw(**params)`` over a grid of parameter values.
+def _decimals(x: float) -> int:
+    """Decimal places of ``x`` as written (0.005 -> 3, 0.25 -> 2, 2 -> 0)."""
+    exponent = decimal.Decimal(repr(float(x))).normalize().as_tuple().exponent
+    return max(0, -int(exponent))
 
-    Displayed as live ipywidgets sliders in Jupyter and as an HTML slider (class
-    ``nnviz-explore``) on the static website; both switch between the same frames.
+
+@dataclass(frozen=True)
+class Range:
+    """A parameter that takes any value from ``lo`` to ``hi`` in steps of ``step``.
+
+    In Jupyter it is a slider over every value ``lo, lo + step, ..., hi`` (an integer slider when
+    all three are integers, else a float slider); the figure is drawn for the value the learner
+    sets. On the website, which has no kernel, the slider moves over a precomputed grid: ``static``
+    evenly spaced values from ``lo`` to ``hi`` (snapped to the step), or the given list of values
+    (kept exactly as given, also in Jupyter, even when they are not multiples of the step).
+    ``default`` is the starting value (default: the middle value of the grid).
+    ``explore(draw, eta=(0.005, 0.2, 0.005))`` is short for ``eta=Range(0.005, 0.2, 0.005)``.
+    The values are ``lo + k * step`` for k = 0, 1, ..., floor((hi - lo) / step), rounded to the
+    decimals of ``lo`` and ``step``. Introduced in chapter 1 ({ref}`sec-explorations`).
     """
 
-    def __init__(self, draw: Callable[..., Figure], params: dict[str, Sequence[Any]],
-                 caption: str = "") -> None:
+    lo: float
+    hi: float
+    step: float
+    static: int | Sequence[float] = 9
+    default: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("lo", "hi", "step"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+                raise TypeError(f"Range: {name} must be a finite number, got {value!r}")
+        if not self.lo < self.hi:
+            raise ValueError(f"Range: lo must be below hi, got lo={self.lo!r}, hi={self.hi!r}")
+        if not 0 < self.step <= self.hi - self.lo:
+            raise ValueError(f"Range: step must be positive and at most hi - lo = {self.hi - self.lo:g}, "
+                             f"got {self.step!r}")
+        if not isinstance(self.static, numbers.Integral):
+            values = list(self.static)
+            if not values:
+                raise ValueError("Range: static must be a number of values (>= 2) or a non-empty list")
+            for v in values:
+                if not self.lo <= v <= self.hi:
+                    raise ValueError(f"Range: static value {v!r} is outside [{self.lo:g}, {self.hi:g}]")
+        elif self.static < 2:
+            raise ValueError("Range: static must be at least 2 values for the website's slider, "
+                             f"got {self.static}")
+        if self.default is not None and not self.lo <= self.default <= self.hi:
+            raise ValueError(f"Range: default {self.default!r} is outside [{self.lo:g}, {self.hi:g}]")
+
+    @property
+    def integer(self) -> bool:
+        """True when lo, hi and step are all integers: the values are then ints."""
+        return all(isinstance(v, numbers.Integral) for v in (self.lo, self.hi, self.step))
+
+    @property
+    def decimals(self) -> int:
+        """Decimal places that show every value of the range exactly."""
+        return max(_decimals(self.lo), _decimals(self.step))
+
+    @property
+    def count(self) -> int:
+        """How many values the range has: lo, lo + step, ..., up to hi."""
+        return int(math.floor((self.hi - self.lo) / self.step + 1e-9)) + 1
+
+    def value(self, k: int) -> float:
+        """The k-th value, lo + k step, rounded to the range's decimals (so 0.1 + 2 x 0.1 is 0.3)."""
+        if self.integer:
+            return int(self.lo + k * self.step)
+        return round(self.lo + k * self.step, self.decimals)
+
+    def snap(self, x: float) -> float:
+        """The value of the range nearest to ``x`` (clipped to [lo, hi])."""
+        k = min(max(round((float(x) - self.lo) / self.step), 0), self.count - 1)
+        return self.value(k)
+
+    def grid(self) -> list[float]:
+        """The website's values: ``static`` evenly spaced values snapped to the step, or the list given."""
+        if not isinstance(self.static, numbers.Integral):
+            return list(self.static)
+        n = min(int(self.static), self.count)
+        ks = sorted({round(i * (self.count - 1) / (n - 1)) for i in range(n)})
+        return [self.value(k) for k in ks]
+
+    def start(self) -> float:
+        """The starting value: ``default`` (snapped), else the middle value of the grid."""
+        grid = self.grid()
+        return self.nearest(self.default) if self.default is not None else grid[len(grid) // 2]
+
+    def nearest(self, x: float) -> float:
+        """``x`` itself if it is one of the grid's values (within 1e-9 relative), else :meth:`snap` (x)."""
+        for v in self.grid():
+            if math.isclose(float(x), float(v), rel_tol=1e-9, abs_tol=1e-12):
+                return v
+        return self.snap(x)
+
+
+def _as_param(name: str, spec: Any) -> Range | list[Any]:
+    """A Range (a continuous or integer parameter) or a list of values (a choice)."""
+    if isinstance(spec, Range):
+        return spec
+    if isinstance(spec, tuple) and len(spec) == 3 and all(
+            isinstance(v, numbers.Real) and not isinstance(v, bool) for v in spec):
+        return Range(*spec)
+    if isinstance(spec, (str, bytes)) or not isinstance(spec, Iterable):
+        raise TypeError(f"explore(): parameter {name!r} must be a list of values, a tuple (lo, hi, step) "
+                        f"or a viz.Range, got {spec!r}")
+    values = list(spec)
+    if not values:
+        raise ValueError(f"explore(): parameter {name!r} has no values; give a list of at least one")
+    return values
+
+
+class Exploration:
+    """An interactive figure ``draw(**values)``: live in Jupyter, precomputed on the website.
+
+    In a Jupyter kernel (:meth:`widget`) every parameter gets a slider; the figure is drawn for the
+    values the learner sets, in a background thread that always draws the latest values and skips
+    those a dragged slider has already left behind. A *Reset* button restores the starting values
+    and a line under the sliders shows the values drawn and how long drawing took. On the static
+    website (:meth:`to_html`, an element of class ``nnviz-explore``) one frame per combination of
+    the grid values (attribute ``grid``) is drawn in advance and plain HTML sliders switch between
+    them. Made by :func:`explore`; how to use both versions: chapter 1, {ref}`sec-explorations`.
+    """
+
+    def __init__(self, draw: Callable[..., Any], params: dict[str, Any], caption: str = "") -> None:
         if not params:
-            raise ValueError("explore() needs at least one parameter, e.g. explore(draw, w=[0, 1, 2])")
+            raise ValueError("explore() needs at least one parameter, e.g. explore(draw, w=[0, 1, 2]) "
+                             "or explore(draw, w=(0.0, 2.0, 0.1))")
+        self.draw = draw
         self.names = list(params)
-        self.values: dict[str, list[Any]] = {}
-        for name, vals in params.items():
-            vals = list(vals)
-            if not vals:
-                raise ValueError(f"explore(): parameter {name!r} has no values; give a list of at least one")
-            self.values[name] = vals
-        n = 1
-        for vals in self.values.values():
-            n *= len(vals)
+        self.params: dict[str, Range | list[Any]] = {n: _as_param(n, s) for n, s in params.items()}
+        self.grid: dict[str, list[Any]] = {
+            n: (p.grid() if isinstance(p, Range) else p) for n, p in self.params.items()}
+        n = math.prod(len(v) for v in self.grid.values())
         if n > MAX_FRAMES:
-            raise ValueError(f"explore(): {n} frames requested (the product of the value counts); "
-                             f"at most {MAX_FRAMES}: use fewer values per parameter")
+            raise ValueError(f"explore(): {n} frames requested for the website (the product of the value "
+                             f"counts); at most {MAX_FRAMES}: use fewer values per parameter "
+                             "(Range(..., static=k) for a range)")
         self.caption = caption or "Interactive figure: " + ", ".join(self.names)
-        self.frames: list[bytes] = []
-        for combo in itertools.product(*self.values.values()):
-            fig = draw(**dict(zip(self.names, combo)))
+        self.defaults: dict[str, Any] = {
+            n: (p.start() if isinstance(p, Range) else p[len(p) // 2]) for n, p in self.params.items()}
+        self._frames: list[bytes] | None = None
+        self.live: _Live | None = None
+        # the first frame is drawn now, so a draw() that fails fails when the cell runs
+        self._first = self.render(**self.defaults)
+
+    # ------------------------------------------------------------------ values and drawing
+    @property
+    def values(self) -> dict[str, list[Any]]:
+        """The grid values of every parameter (the website's slider positions)."""
+        return self.grid
+
+    @property
+    def start(self) -> list[int]:
+        """Positions of the starting values in the grid (nearest grid value for a Range)."""
+        out = []
+        for name in self.names:
+            grid, want = self.grid[name], self.defaults[name]
+            if isinstance(self.params[name], Range):
+                out.append(min(range(len(grid)), key=lambda i: abs(grid[i] - want)))
+            else:
+                out.append(next(i for i, v in enumerate(grid) if v is want or _same(v, want)))
+        return out
+
+    def check(self, values: dict[str, Any]) -> dict[str, Any]:
+        """``values`` completed with the defaults and checked: a Range value is snapped to its step."""
+        unknown = set(values) - set(self.names)
+        if unknown:
+            raise ValueError(f"explore(): unknown parameter(s) {sorted(unknown)}; "
+                             f"the parameters are {self.names}")
+        out = {}
+        for name in self.names:
+            spec, v = self.params[name], values.get(name, self.defaults[name])
+            if isinstance(spec, Range):
+                if not spec.lo - spec.step / 2 <= v <= spec.hi + spec.step / 2:
+                    raise ValueError(f"explore(): {name} = {v!r} is outside its range "
+                                     f"[{spec.lo:g}, {spec.hi:g}]")
+                v = spec.nearest(v)
+            elif not any(_same(v, c) for c in spec):
+                raise ValueError(f"explore(): {name} = {v!r} is not one of its values {spec!r}")
+            out[name] = v
+        return out
+
+    def figures(self, **values: Any) -> Iterator[Figure]:
+        """The figure(s) ``draw`` makes for ``values``: one, or several if ``draw`` is a generator
+        (a figure that improves, e.g. a network shown as it trains: the last one is the result)."""
+        result = self.draw(**self.check(values))
+        items = result if isinstance(result, Iterator) else (result,)
+        for fig in items:
             if not isinstance(fig, Figure):
-                raise TypeError("explore(): draw() must return a matplotlib Figure, "
+                raise TypeError("explore(): draw() must return a matplotlib Figure (or yield Figures), "
                                 f"got {type(fig).__name__}")
-            self.frames.append(_png(fig))
-        # Start at the middle value of each parameter.
-        self.start = [len(v) // 2 for v in self.values.values()]
+            yield fig
+
+    def render(self, *, fast: bool = False, **values: Any) -> bytes:
+        """PNG bytes of the (last) figure for ``values`` (defaults for the parameters left out)."""
+        png = b""
+        for fig in self.figures(**values):
+            png = _png(fig, fast=fast)
+        return png
+
+    @property
+    def frames(self) -> list[bytes]:
+        """The website's frames: one PNG per combination of grid values, in row-major order."""
+        if self._frames is None:
+            self._frames = [self.render(**dict(zip(self.names, combo)))
+                            for combo in itertools.product(*self.grid.values())]
+        return self._frames
 
     def _index(self, positions: Sequence[int]) -> int:
         i = 0
         for name, pos in zip(self.names, positions):
-            i = i * len(self.values[name]) + pos
+            i = i * len(self.grid[name]) + pos
         return i
 
     def __repr__(self) -> str:
-        sizes = " x ".join(str(len(v)) for v in self.values.values())
-        return f"Exploration({', '.join(self.names)}: {sizes} = {len(self.frames)} frames)"
+        sizes = " x ".join(str(len(v)) for v in self.grid.values())
+        return (f"Exploration({', '.join(self.names)}: live in Jupyter; "
+                f"{sizes} = {math.prod(len(v) for v in self.grid.values())} frames on the website)")
 
+    # ------------------------------------------------------------------ the website's version
     def to_html(self) -> str:
         """The static version: an <img> and one range input per parameter, plain JavaScript."""
         digest = hashlib.sha1(b"".join(self.frames)).hexdigest()[:12]
         uid = f"nnviz-{digest}"
         frames = [base64.b64encode(f).decode("ascii") for f in self.frames]
-        labels = {name: [_fmt(v) for v in vals] for name, vals in self.values.items()}
+        labels = {name: [_fmt(v) for v in vals] for name, vals in self.grid.items()}
+        start = self.start
         controls = []
         for k, name in enumerate(self.names):
-            n = len(self.values[name])
+            n = len(self.grid[name])
             controls.append(
                 f'<label class="nnviz-control">{html.escape(name)} '
-                f'<input type="range" min="0" max="{n - 1}" step="1" value="{self.start[k]}" '
+                f'<input type="range" min="0" max="{n - 1}" step="1" value="{start[k]}" '
                 f'data-param="{html.escape(name)}" aria-label="{html.escape(name)}"> '
-                f'<output>{html.escape(labels[name][self.start[k]])}</output></label>')
-        first = frames[self._index(self.start)]
-        data = json.dumps({"names": self.names, "sizes": [len(self.values[n]) for n in self.names],
+                f'<output>{html.escape(labels[name][start[k]])}</output></label>')
+        first = frames[self._index(start)]
+        data = json.dumps({"names": self.names, "sizes": [len(self.grid[n]) for n in self.names],
                            "labels": labels, "frames": frames})
         script = (
             "(function(){var root=document.getElementById('%s');"
@@ -143,23 +344,75 @@ class Exploration:
                 f'src="data:image/png;base64,{first}">'
                 f'<script type="application/json">{data}</script><script>{script}</script></div>')
 
-    def widget(self):
-        """The live version: ipywidgets sliders switching an Image widget between the frames."""
+    # ------------------------------------------------------------------ the live version
+    def widget(self) -> Any:
+        """The live version: a slider per parameter, a Reset button, the values drawn, the figure.
+
+        Float ranges get a FloatSlider, integer ranges an IntSlider, lists a SelectionSlider. Every
+        change is handed to a background thread that draws the latest values (class ``_Live``).
+        """
         import ipywidgets as widgets
 
-        image = widgets.Image(value=self.frames[self._index(self.start)], format="png")
-        sliders = []
-        for k, name in enumerate(self.names):
-            options = [(_fmt(v), i) for i, v in enumerate(self.values[name])]
-            sliders.append(widgets.SelectionSlider(options=options, value=self.start[k], description=name,
-                                                   continuous_update=True))
+        controls: dict[str, Any] = {}
+        for name, spec in self.params.items():
+            start = self.defaults[name]
+            common = dict(description=name, continuous_update=True,
+                          style={"description_width": "initial"})
+            if isinstance(spec, Range) and spec.integer:
+                controls[name] = widgets.IntSlider(min=spec.lo, max=spec.hi, step=spec.step, value=start,
+                                                   **common)
+            elif isinstance(spec, Range):
+                controls[name] = widgets.FloatSlider(min=spec.lo, max=spec.hi, step=spec.step, value=start,
+                                                     readout_format=f".{spec.decimals}f", **common)
+            else:
+                options = [(_fmt(v), i) for i, v in enumerate(spec)]
+                pos = next(i for i, v in enumerate(spec) if _same(v, start))
+                controls[name] = widgets.SelectionSlider(options=options, value=pos, **common)
+        image = widgets.Image(value=self._first, format="png", layout=widgets.Layout(max_width="100%"))
+        status = widgets.HTML(value=self._status(self.defaults, None),
+                              layout=widgets.Layout(min_width="12em"))
+        status.add_class("nnviz-status")
+        image.add_class("nnviz-image")
+        reset = widgets.Button(description="Reset", icon="undo", tooltip="Back to the starting values",
+                               layout=widgets.Layout(width="auto"))
+        live = _Live(self, image, status)
+        self.live = live
 
-        def update(_change: Any = None) -> None:
-            image.value = self.frames[self._index([s.value for s in sliders])]
+        def current() -> dict[str, Any]:
+            out = {}
+            for name, w in controls.items():
+                spec = self.params[name]
+                out[name] = w.value if isinstance(spec, Range) else spec[w.value]
+            return out
 
-        for s in sliders:
-            s.observe(update, names="value")
-        return widgets.VBox([widgets.HBox(sliders, layout=widgets.Layout(flex_flow="row wrap")), image])
+        def changed(_change: Any = None) -> None:
+            live.request(current())
+
+        def on_reset(_button: Any = None) -> None:
+            for name, w in controls.items():
+                spec, start = self.params[name], self.defaults[name]
+                w.value = start if isinstance(spec, Range) else next(
+                    i for i, v in enumerate(spec) if _same(v, start))
+
+        for w in controls.values():
+            w.observe(changed, names="value")
+        reset.on_click(on_reset)
+        bar = widgets.HBox([*controls.values(), reset], layout=widgets.Layout(flex_flow="row wrap"))
+        box = widgets.VBox([bar, status, image])
+        box.add_class("nnviz-live")
+        return box
+
+    def _status(self, values: dict[str, Any], ms: float | None, note: str = "", title: str = "") -> str:
+        """The line above the live figure: the values drawn, how long it took, and (for screen
+        readers and tests, not shown) the figure's own titles, which state the values it shows."""
+        shown = ", ".join(f"{n} = {_fmt(v)}" for n, v in values.items())
+        timing = "" if ms is None else f" (drawn in {ms:.0f} ms)"
+        hidden = ("position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);"
+                  "white-space:nowrap")
+        described = (f'<span class="nnviz-title" style="{hidden}">Figure: {html.escape(title)}</span>'
+                     if title else "")
+        return (f'<span class="nnviz-values">{html.escape(shown)}</span>'
+                f'{html.escape(timing)}{html.escape(note)}{described}')
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         bundle: dict[str, Any] = {"text/plain": repr(self), "text/html": self.to_html()}
@@ -172,14 +425,116 @@ class Exploration:
         return bundle
 
 
-def explore(draw: Callable[..., Figure], *, caption: str = "", **params: Sequence[Any]) -> Exploration:
-    """An interactive figure: ``draw(**values)`` for every combination of the given values.
+def _same(a: Any, b: Any) -> bool:
+    """a == b for a choice's values, also when they are NumPy arrays or tuples of them."""
+    try:
+        return bool(a is b or a == b)
+    except ValueError:  # arrays: elementwise ==
+        return bool(np.array_equal(a, b))
 
-    ``draw`` takes one keyword argument per parameter and returns a matplotlib ``Figure``;
-    ``params`` give each parameter's values, for example ``explore(draw, w=[-1, 0, 1], b=[0, 1])``
-    (at most 150 frames in all). Every frame is drawn once, when the cell runs, so the result
-    responds instantly in Jupyter and keeps working on the website, where no kernel runs.
-    ``caption`` is the image's alternative text.
+
+def _titles(fig: Figure) -> str:
+    """The titles the figure shows (suptitle, then every axes' title), for the status line."""
+    texts = [fig._suptitle.get_text()] if getattr(fig, "_suptitle", None) is not None else []
+    for ax in fig.axes:
+        texts += [ax.get_title(loc) for loc in ("left", "center", "right")]
+    return " | ".join(t for t in texts if t)
+
+
+class _Live:
+    """Draws an exploration's figure for the latest requested values in a background thread.
+
+    :meth:`request` only records the values and wakes the thread, so the kernel keeps reading the
+    slider's messages while a figure is being drawn; the thread then draws the *latest* values, and
+    the values it never got to are skipped (the figure keeps up with a dragged slider instead of
+    replaying every position). A generator ``draw`` shows each figure it yields and is abandoned
+    as soon as newer values arrive.
+    """
+
+    def __init__(self, exploration: Exploration, image: Any, status: Any) -> None:
+        self.exploration, self.image, self.status = exploration, image, status
+        self._cond = threading.Condition()
+        self._wanted: dict[str, Any] | None = None
+        self._serial = 0       # requests so far
+        self._done = 0         # serial of the last request drawn (or skipped for a newer one)
+        self._thread: threading.Thread | None = None
+        self._asked = time.perf_counter()
+        self.drawn = 0         # figures drawn (the tests and bench/explore.py read these)
+        self.first_ms: float | None = None   # latest request -> its first figure's PNG shown
+        self.last_ms: float | None = None    # latest request -> its last figure's PNG shown
+        self.cpu_ms: float | None = None     # CPU time of the drawing thread for the first figure
+        self.error: BaseException | None = None
+        self.title = ""                      # the titles of the figure shown last
+
+    def request(self, values: dict[str, Any]) -> None:
+        with self._cond:
+            self._wanted, self._serial = dict(values), self._serial + 1
+            self._asked = time.perf_counter()
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="nnviz-live", daemon=True)
+                self._thread.start()
+            self._cond.notify_all()
+
+    def wait(self, timeout: float = 30.0) -> bool:
+        """Block until every request so far is drawn; False if ``timeout`` seconds pass first."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._done >= self._serial, timeout)
+
+    def _newer(self, serial: int) -> bool:
+        with self._cond:
+            return self._serial != serial
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._wanted is not None)
+                values, serial, self._wanted = self._wanted, self._serial, None
+                started = self._asked
+            cpu = time.thread_time()
+            try:
+                checked = self.exploration.check(values)
+                for k, fig in enumerate(self.exploration.figures(**checked)):
+                    title = _titles(fig)
+                    png = _png(fig, fast=True)
+                    self.last_ms = (time.perf_counter() - started) * 1e3
+                    if k == 0:
+                        self.first_ms = self.last_ms
+                        self.cpu_ms = (time.thread_time() - cpu) * 1e3
+                    self.image.value = png
+                    self.title = title
+                    self.status.value = self.exploration._status(checked, self.last_ms, title=title)
+                    self.drawn += 1
+                    if self._newer(serial):
+                        break
+                self.error = None
+            except Exception as exc:  # show the learner what went wrong instead of a frozen figure
+                self.error = exc
+                self.status.value = self.exploration._status(values, None, f": {type(exc).__name__}: {exc}")
+            with self._cond:
+                self._done = max(self._done, serial)
+                self._cond.notify_all()
+
+
+def explore(draw: Callable[..., Any], *, caption: str = "", **params: Any) -> Exploration:
+    """An interactive figure ``draw(**values)``: live sliders in Jupyter, precomputed on the website.
+
+    ``draw`` takes one keyword argument per parameter and returns a matplotlib ``Figure`` (or, to
+    show a figure that improves over time such as a network training, yields several). Each
+    parameter is one of
+
+    * ``viz.Range(lo, hi, step, static=9, default=None)``, or the tuple ``(lo, hi, step)``: any value
+      from ``lo`` to ``hi`` in steps of ``step`` (ints when all three are ints). Jupyter shows a
+      float or integer slider and draws the value set; the website gets ``static`` evenly spaced
+      values (or the list given as ``static``);
+    * a list of values (numbers, strings, tuples...): a choice among them, the same in both places.
+
+    For example ``explore(draw, eta=(0.005, 0.2, 0.005), rule=["plain", "momentum"])``. In Jupyter
+    the figure is drawn when a slider moves, in a background thread that skips values a dragged
+    slider has left behind, with a Reset button and the values drawn shown above the figure. On
+    the website one frame per combination of grid values is drawn when the cell runs (at most 150
+    frames in all). To be quick, ``draw`` may return the same figure every time with its artists
+    updated (``set_data``...) instead of building a new one. ``caption`` is the image's alternative
+    text. Introduced in chapter 1 ({ref}`sec-explorations`).
     """
     return Exploration(draw, params, caption)
 
@@ -225,20 +580,24 @@ def draw_network(net: Any, ax: Any = None, *, max_neurons: int = 10, show_weight
         return [(top - 1) / 2 + (m - 1) / 2 - i for i in range(m)]
 
     wmax = max((abs(W).max() for W in weights), default=1.0) if weights else 1.0
+    segments, colors, widths = [], [], []
     for k in range(len(sizes) - 1):
         y0, y1 = ys(k), ys(k + 1)
         for i, ya in enumerate(y0):
             for j, yb in enumerate(y1):
                 if weights is not None:
                     w = weights[k][i, j]
-                    color = POSITIVE if w >= 0 else NEGATIVE
-                    lw = 0.3 + 2.5 * abs(w) / (wmax or 1.0)
+                    colors.append(POSITIVE if w >= 0 else NEGATIVE)
+                    widths.append(0.3 + 2.5 * abs(w) / (wmax or 1.0))
                 else:
-                    color, lw = "0.6", 0.8
-                ax.plot([k, k + 1], [ya, yb], color=color, lw=lw, alpha=0.7, zorder=1)
+                    colors.append("0.6")
+                    widths.append(0.8)
+                segments.append([(k, ya), (k + 1, yb)])
+    # one collection for all connections and one scatter for all neurons: quick to draw and redraw
+    ax.add_collection(LineCollection(segments, colors=colors, linewidths=widths, alpha=0.7, zorder=1))
+    xy = np.array([(k, y) for k in range(len(sizes)) for y in ys(k)])
+    ax.scatter(xy[:, 0], xy[:, 1], s=260 if top <= 6 else 140, color="white", edgecolor="black", zorder=2)
     for k, n in enumerate(sizes):
-        for y in ys(k):
-            ax.scatter([k], [y], s=260 if top <= 6 else 140, color="white", edgecolor="black", zorder=2)
         if n > shown[k]:
             ax.text(k, min(ys(k)) - 0.8, f"... {n} in all", ha="center", fontsize=8)
         role = "input" if k == 0 else ("output" if k == len(sizes) - 1 else f"hidden {k}")

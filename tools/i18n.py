@@ -1,0 +1,495 @@
+"""The Chinese edition from one source: catalogues in, Chinese notebooks and site out.
+
+The English pages (index.md, chapters/*.ipynb, exercises/*.ipynb, api/*.md) are the only source of
+code, outputs and structure. Their prose is cut into *messages*, one per markdown block, and each
+page's messages live in one gettext catalogue, ``locales/zh_CN/LC_MESSAGES/<page>.po`` (``<page>``
+is the Sphinx docname, e.g. ``chapters/01_introduction``). The same catalogues then make
+
+* the Chinese notebooks (``zh/<page>``): each markdown cell with its blocks replaced by their
+  translations, every code cell and output kept as they are (exercise sheets are re-executed, since
+  ``check()`` speaks Chinese there);
+* the Chinese website (``_build/html/zh``), built by Jupyter Book from ``zh/`` without executing.
+
+Why our own segmentation and not Sphinx's gettext builder (see locales/README.md): Sphinx cannot
+apply a translation to a notebook (MyST-NB parses the translated text as a notebook and fails,
+executablebooks/MyST-NB#587), its msgids join a paragraph's lines with a space (which puts a stray
+space into Chinese source text), and its messages (one per table cell, one per display formula)
+cannot be mapped back onto a markdown cell. One markdown block per message can.
+
+Segmentation (a *block* is what MyST's own markdown-it parser reports at the top level):
+
+* a paragraph: its text, lines joined by one space (re-wrapping the English changes no msgid);
+* a heading: its text without the ``#`` marks;
+* a list item: its text without the marker (``-``, ``1.``), continuation indent removed;
+* a table, a block quote, a definition list: the block's source lines as they are;
+* a directive whose body is prose (admonition, dropdown, note, important, ...): its title is one
+  message and its body is segmented like a page; options (``:class: tip``) stay as they are;
+* never translated: display maths, code fences and code directives, ``(label)=`` targets,
+  comments, rules.
+
+Commands (run from the repository root with the course's venv):
+
+    python tools/i18n.py update [PAGE ...]   # English changed: refresh the catalogues (msgmerge)
+    python tools/i18n.py check [PAGE ...]    # CI: untranslated, fuzzy, stale, msgfmt --check, markup
+    python tools/i18n.py notebooks [PAGE ...] # write zh/<page> from the catalogues
+    python tools/i18n.py site                 # notebooks + Jupyter Book build into _build/html/zh
+    python tools/i18n.py stats                # messages and words per page
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import polib
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+LANG = "zh_CN"
+LOCALES = ROOT / "locales" / LANG / "LC_MESSAGES"
+ZH = ROOT / "zh"
+SITE_OUT = ROOT / "_build" / "html" / "zh"
+#: Directives whose body is markdown prose; the first group's argument is a title to translate.
+TITLED = {"admonition", "dropdown", "sidebar", "topic", "tab-item", "card"}
+PROSE = TITLED | {"note", "tip", "warning", "important", "caution", "attention", "hint", "danger",
+                  "error", "seealso", "container", "margin", "tab-set", "div", "epigraph"}
+SKIP_TOKENS = {"myst_target", "math_block", "math_block_label", "amsmath", "hr", "myst_line_comment",
+               "front_matter", "html_block"}
+
+
+@dataclass
+class Segment:
+    """One message: lines ``start:end`` of a markdown text, rebuilt as ``first + text`` (first
+    line) and ``rest + text`` (other lines) when translated."""
+
+    start: int
+    end: int
+    msgid: str
+    first: str = ""
+    rest: str = ""
+    keep_lines: bool = False  # table, quote: msgid keeps its line breaks
+    where: str = ""
+
+
+def _parser():
+    from markdown_it.renderer import RendererHTML
+    from myst_parser.config.main import MdParserConfig
+    from myst_parser.parsers.mdit import create_md_parser
+
+    ext = {"dollarmath", "amsmath", "colon_fence", "deflist", "substitution"}
+    return create_md_parser(MdParserConfig(enable_extensions=ext), RendererHTML)
+
+
+_MD = None
+
+
+def md():
+    global _MD
+    if _MD is None:
+        _MD = _parser()
+    return _MD
+
+
+def _trim(lines: list[str], start: int, end: int) -> int:
+    while end > start and not lines[end - 1].strip():
+        end -= 1
+    return end
+
+
+def _join(lines: list[str]) -> str:
+    return " ".join(s.strip() for s in lines if s.strip())
+
+
+_FENCE = re.compile(r"^(\s*)(`{3,}|:{3,})\{([\w:-]+)\}\s*(.*)$")
+
+
+def segments(text: str, offset: int = 0) -> Iterator[Segment]:
+    """The messages of a markdown text, in order (line numbers relative to ``offset``)."""
+    lines = text.split("\n")
+    tokens = md().parse(text)
+    i = 0
+    while i < len(tokens):
+        t = tokens[i]
+        if t.level != 0 or t.map is None or t.nesting == -1:
+            i += 1
+            continue
+        s, e = t.map
+        e = _trim(lines, s, e)
+        if t.type == "heading_open":
+            m = re.match(r"^(\s*#+\s+)(.*)$", lines[s])
+            if m:
+                yield Segment(offset + s, offset + s + 1, m.group(2).strip(), m.group(1), "")
+        elif t.type == "paragraph_open":
+            yield Segment(offset + s, offset + e, _join(lines[s:e]))
+        elif t.type in ("bullet_list_open", "ordered_list_open"):
+            j = i + 1
+            while j < len(tokens) and not (tokens[j].type == t.type.replace("open", "close")
+                                           and tokens[j].level == 0):
+                it = tokens[j]
+                if it.type == "list_item_open" and it.level == 1 and it.map:
+                    yield from _item(lines, it.map[0], _trim(lines, *it.map), offset)
+                j += 1
+            i = j
+        elif t.type in ("table_open", "blockquote_open", "dl_open"):
+            yield Segment(offset + s, offset + e, "\n".join(lines[s:e]), keep_lines=True)
+        elif t.type in ("fence", "colon_fence"):
+            yield from _directive(lines, s, e, offset)
+        i += 1
+
+
+def _item(lines: list[str], s: int, e: int, offset: int) -> Iterator[Segment]:
+    m = re.match(r"^(\s*(?:[-*+]|\d+[.)])\s+)(.*)$", lines[s])
+    if not m:
+        return
+    marker = m.group(1)
+    body = [m.group(2)] + [ln[len(marker):] if ln.startswith(" " * len(marker)) else ln.lstrip()
+                           for ln in lines[s + 1:e]]
+    if any(not b.strip() for b in body) or any(re.match(r"^\s*(?:[-*+]|\d+[.)])\s", b)
+                                               for b in body[1:]):
+        # an item with several blocks: segment its body like a page, re-indented
+        for seg in segments("\n".join(body)):
+            seg.first = (marker if seg.start == 0 else " " * len(marker)) + seg.first
+            seg.rest = " " * len(marker) + seg.rest
+            seg.start += offset + s
+            seg.end += offset + s
+            yield seg
+        return
+    yield Segment(offset + s, offset + e, _join(body), marker, " " * len(marker))
+
+
+def _directive(lines: list[str], s: int, e: int, offset: int) -> Iterator[Segment]:
+    m = _FENCE.match(lines[s])
+    if not m:
+        return  # a code fence
+    indent, fence, name, arg = m.groups()
+    if name not in PROSE:
+        return
+    if arg and name in TITLED:
+        yield Segment(offset + s, offset + s + 1, arg.strip(), f"{indent}{fence}{{{name}}} ", "")
+    body_start = s + 1
+    close = e - 1 if lines[e - 1].strip() == fence else e
+    if body_start < close and lines[body_start].strip() == "---":  # YAML options block
+        k = body_start + 1
+        while k < close and lines[k].strip() != "---":
+            k += 1
+        body_start = k + 1
+    while body_start < close and re.match(r"^\s*:[\w-]+:", lines[body_start]):
+        body_start += 1
+    yield from segments("\n".join(lines[body_start:close]), offset + body_start)
+
+
+# -- pages ---------------------------------------------------------------------------------------
+
+def all_pages() -> list[str]:
+    """Every page of the book, as docnames, in the order of _toc.yml."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    out = [toc["root"]]
+
+    def walk(entries: list[dict]) -> None:
+        for en in entries:
+            out.append(en["file"])
+            walk(en.get("sections", []))
+
+    for part in toc["parts"]:
+        walk(part["chapters"])
+    return out
+
+
+def source_of(page: str) -> Path:
+    for suffix in (".ipynb", ".md"):
+        if (ROOT / f"{page}{suffix}").exists():
+            return ROOT / f"{page}{suffix}"
+    raise SystemExit(f"no source for page {page!r}: expected {page}.ipynb or {page}.md")
+
+
+def markdown_blocks(page: str) -> list[tuple[int | None, str]]:
+    """(cell index or None for a .md page, markdown text) of a page."""
+    path = source_of(page)
+    if path.suffix == ".md":
+        return [(None, path.read_text())]
+    nb = nbformat.read(path, as_version=4)
+    return [(k, c.source) for k, c in enumerate(nb.cells) if c.cell_type == "markdown"]
+
+
+def page_segments(page: str) -> list[tuple[int | None, Segment]]:
+    out = []
+    path = source_of(page).relative_to(ROOT)
+    for cell, text in markdown_blocks(page):
+        for seg in segments(text):
+            seg.where = f"{path}:{'' if cell is None else f'cell{cell}:'}{seg.start + 1}"
+            out.append((cell, seg))
+    return out
+
+
+def pot(page: str) -> polib.POFile:
+    po = polib.POFile(wrapwidth=100)
+    po.metadata = {"Project-Id-Version": "Inside Neural Networks", "MIME-Version": "1.0",
+                   "Content-Type": "text/plain; charset=UTF-8",
+                   "Content-Transfer-Encoding": "8bit"}
+    seen: dict[str, polib.POEntry] = {}
+    for _, seg in page_segments(page):
+        if seg.msgid in seen:
+            seen[seg.msgid].occurrences.append((seg.where, ""))
+            continue
+        entry = polib.POEntry(msgid=seg.msgid, msgstr="", occurrences=[(seg.where, "")])
+        seen[seg.msgid] = entry
+        po.append(entry)
+    return po
+
+
+def catalogue(page: str) -> Path:
+    return LOCALES / f"{page}.po"
+
+
+def update(pages: list[str]) -> None:
+    """Refresh each page's catalogue from the current English: new messages added empty, changed
+    ones kept as fuzzy suggestions (msgmerge), removed ones made obsolete (#~)."""
+    for page in pages:
+        template = pot(page)
+        po_path = catalogue(page)
+        po_path.parent.mkdir(parents=True, exist_ok=True)
+        if not po_path.exists():
+            template.metadata.update({"Language": LANG, "Plural-Forms": "nplurals=1; plural=0;"})
+            template.save(str(po_path))
+            print(f"{po_path.relative_to(ROOT)}: created, {len(template)} messages")
+            continue
+        pot_path = ROOT / "_build" / "gettext" / f"{page}.pot"
+        pot_path.parent.mkdir(parents=True, exist_ok=True)
+        template.save(str(pot_path))
+        if shutil.which("msgmerge"):
+            subprocess.run(["msgmerge", "--quiet", "--update", "--backup=none", "--width=100",
+                            str(po_path), str(pot_path)], check=True)
+        else:  # polib: no fuzzy matching of changed messages, but new/obsolete are right
+            po = polib.pofile(str(po_path), wrapwidth=100)
+            po.merge(template)
+            po.save()
+        print(f"{po_path.relative_to(ROOT)}: updated, {len(template)} messages")
+
+
+# -- checks --------------------------------------------------------------------------------------
+
+_MATH = re.compile(r"(?<!\\)\$(?!\$)(.+?)(?<!\\)\$")
+_ROLE = re.compile(r"\{(ref|doc|term|numref|eq)\}`([^`]*)`")
+_CODE = re.compile(r"`([^`]+)`")
+
+
+def markup_problems(msgid: str, msgstr: str) -> list[str]:
+    """What a translation lost or invented: the set of its inline maths, of its cross-reference
+    targets and of its inline code must be the English one's (maths to the last sign; a term may
+    be repeated or moved, as Chinese word order needs)."""
+    problems = []
+
+    def found(rx: re.Pattern, text: str, key) -> set:
+        if rx is _CODE:
+            text = _ROLE.sub("", _MATH.sub("", text))
+        return {key(m) for m in rx.finditer(text)}
+
+    for what, rx, key in (("maths", _MATH, lambda m: m.group(1).strip()),
+                          ("reference", _ROLE, lambda m: (m.group(1), re.sub(r"^.*<(.*)>$", r"\1",
+                                                                             m.group(2)))),
+                          ("code", _CODE, lambda m: m.group(1))):
+        a, b = found(rx, msgid, key), found(rx, msgstr, key)
+        if a != b:
+            problems.append(f"{what} differs from the English: missing {sorted(map(str, a - b))}, "
+                            f"extra {sorted(map(str, b - a))}")
+    if "|" in msgid.split("\n")[0] and msgid.count("\n") != msgstr.count("\n"):
+        problems.append("table: the translation must keep the table's rows, one line each")
+    return problems
+
+
+def check(pages: list[str], require_complete: bool = True) -> list[str]:
+    """Every problem of the catalogues of ``pages``, as lines; empty when all is well."""
+    errors = []
+    for page in pages:
+        po_path = catalogue(page)
+        rel = po_path.relative_to(ROOT)
+        if not po_path.exists():
+            if require_complete:
+                errors.append(f"{rel}: missing (run: python tools/i18n.py update {page})")
+            continue
+        if shutil.which("msgfmt"):
+            r = subprocess.run(["msgfmt", "--check", "-o", "/dev/null", str(po_path)],
+                               capture_output=True, text=True)
+            if r.returncode:
+                errors.append(f"{rel}: msgfmt --check failed: {r.stderr.strip()}")
+        try:
+            po = polib.pofile(str(po_path))
+        except (OSError, ValueError) as exc:
+            errors.append(f"{rel}: cannot be read: {exc}")
+            continue
+        current = {e.msgid for e in pot(page)}
+        live = {e.msgid: e for e in po if not e.obsolete}
+        for msgid in current - live.keys():
+            errors.append(f"{rel}: stale: the English has a message the catalogue lacks "
+                          f"(run: python tools/i18n.py update {page}): {msgid[:70]!r}")
+        for msgid in live.keys() - current:
+            errors.append(f"{rel}: stale: the catalogue has a message the English no longer has "
+                          f"(run: python tools/i18n.py update {page}): {msgid[:70]!r}")
+        for msgid, e in live.items():
+            if msgid not in current:
+                continue
+            if "fuzzy" in e.flags:
+                errors.append(f"{rel}:{e.linenum}: fuzzy (check the translation against the "
+                              f"changed English, then remove the fuzzy flag): {msgid[:70]!r}")
+            elif not e.msgstr:
+                if require_complete:
+                    errors.append(f"{rel}:{e.linenum}: untranslated: {msgid[:70]!r}")
+            else:
+                errors += [f"{rel}:{e.linenum}: {p}: {msgid[:60]!r}"
+                           for p in markup_problems(msgid, e.msgstr)]
+    return errors
+
+
+# -- Chinese notebooks ---------------------------------------------------------------------------
+
+def translations(page: str) -> dict[str, str]:
+    """msgid -> msgstr of a page's finished translations (fuzzy and empty ones left out: the
+    English shows instead, and ``check`` fails)."""
+    path = catalogue(page)
+    if not path.exists():
+        return {}
+    return {e.msgid: e.msgstr for e in polib.pofile(str(path))
+            if e.msgstr and not e.obsolete and "fuzzy" not in e.flags}
+
+
+def translate_text(text: str, table: dict[str, str]) -> str:
+    lines = text.split("\n")
+    for seg in sorted(segments(text), key=lambda s: s.start, reverse=True):
+        new = table.get(seg.msgid)
+        if new is None:
+            continue
+        out = new.split("\n")
+        lines[seg.start:seg.end] = ([seg.first + out[0]] + [seg.rest + ln if ln else ln
+                                                            for ln in out[1:]])
+    return "\n".join(lines)
+
+
+_CHECKER = re.compile(r"checker\((['\"][\w-]+['\"])\)")
+
+
+def write_page(page: str) -> Path:
+    """Write zh/<page> from the English page and its catalogue; return its path."""
+    src = source_of(page)
+    dst = ZH / src.relative_to(ROOT)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    table = translations(page)
+    if src.suffix == ".md":
+        dst.write_text(translate_text(src.read_text(), table))
+        return dst
+    nb = nbformat.read(src, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = translate_text(cell.source, table)
+        elif cell.cell_type == "code" and _CHECKER.search(cell.source):
+            cell.source = _CHECKER.sub(rf'checker(\1, lang="{LANG}")', cell.source)
+    nb.metadata["language"] = LANG  # nbformat allows extra metadata; read by nothing else
+    nbformat.write(nb, dst)
+    return dst
+
+
+def execute(path: Path) -> None:
+    """Run a generated notebook in place (exercise sheets: their check() output is Chinese)."""
+    subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
+                    "--inplace", "--ExecutePreprocessor.timeout=600", str(path)], check=True,
+                   cwd=ROOT, capture_output=True)
+
+
+def notebooks(pages: list[str], run_sheets: bool = True) -> None:
+    for page in pages:
+        dst = write_page(page)
+        if run_sheets and page.startswith("exercises/"):
+            execute(dst)
+    # the Chinese book's configuration: the English one with Chinese settings and titles
+    cfg = yaml.safe_load((ROOT / "_config.yml").read_text())
+    book = translations("_book")
+    cfg["title"] = book.get(cfg["title"], cfg["title"])
+    cfg["language"] = LANG
+    cfg["execute"]["execute_notebooks"] = "off"  # stored outputs: never executed a second time
+    cfg["only_build_toc_files"] = True
+    sph = cfg["sphinx"]
+    sph["local_extensions"] = {"nnsite": "../tools/"}
+    conf = sph["config"]
+    conf["html_extra_path"] = ["../.vendor/site"]
+    conf["html_static_path"] = ["../_static"]
+    conf["locale_dirs"] = ["../locales"]
+    conf["html_search_language"] = "zh"
+    conf["html_search_options"] = {"dict": str(ROOT / "locales" / LANG / "jieba-dict.txt")}
+    (ZH / "_config.yml").write_text("# Generated by tools/i18n.py from ../_config.yml\n"
+                                    + yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False))
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    for part in toc["parts"]:
+        part["caption"] = book.get(part["caption"], part["caption"])
+    (ZH / "_toc.yml").write_text("# Generated by tools/i18n.py from ../_toc.yml\n"
+                                 + yaml.safe_dump(toc, allow_unicode=True, sort_keys=False))
+    for extra in ("chapters/data",):
+        if (ROOT / extra).exists():
+            shutil.copytree(ROOT / extra, ZH / extra, dirs_exist_ok=True)
+
+
+def site() -> float:
+    """Build the Chinese site into _build/html/zh from zh/ (no notebook executed); seconds."""
+    t0 = time.perf_counter()
+    out = ROOT / "_build" / "zh"
+    cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(ZH), "--path-output",
+           str(out), "-n", "--keep-going", "--all"]
+    r = subprocess.run(cmd, cwd=ROOT)
+    if r.returncode:
+        raise SystemExit(f"the Chinese build failed ({' '.join(cmd)})")
+    if SITE_OUT.exists():
+        shutil.rmtree(SITE_OUT)
+    shutil.copytree(out / "_build" / "html", SITE_OUT)
+    return time.perf_counter() - t0
+
+
+def stats(pages: list[str]) -> list[tuple[str, int, int, int]]:
+    """(page, messages, English words, translated messages) per page."""
+    rows = []
+    for page in pages:
+        po = pot(page)
+        words = sum(len(re.findall(r"[A-Za-z]+", e.msgid)) for e in po)
+        rows.append((page, len(po), words, len(translations(page))))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("command", choices=["update", "check", "notebooks", "site", "stats"])
+    ap.add_argument("pages", nargs="*", help="docnames (default: every page with a catalogue, "
+                                             "or every page for update/stats)")
+    ap.add_argument("--all-pages", action="store_true",
+                    help="check: require a complete catalogue for every page of the book")
+    a = ap.parse_args(argv)
+    translated = [p for p in all_pages() if catalogue(p).exists()]
+    pages = a.pages or (all_pages() if a.command in ("update", "stats", "notebooks", "site")
+                        or a.all_pages else translated)
+    if a.command == "update":
+        update(pages)
+    elif a.command == "check":
+        errors = check(pages)
+        for line in errors:
+            print(line)
+        print(f"{len(pages)} catalogue(s) checked: {len(errors)} problem(s)")
+        return 1 if errors else 0
+    elif a.command == "notebooks":
+        notebooks(pages)
+    elif a.command == "site":
+        notebooks(pages)
+        print(f"Chinese site built in {site():.0f} s: {SITE_OUT.relative_to(ROOT)}")
+    elif a.command == "stats":
+        total = [0, 0, 0]
+        for page, n, words, done in stats(pages):
+            print(f"{page:40s} {n:5d} messages {words:6d} words {done:5d} translated")
+            total = [total[0] + n, total[1] + words, total[2] + done]
+        print(f"{'total':40s} {total[0]:5d} messages {total[1]:6d} words {total[2]:5d} translated")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

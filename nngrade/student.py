@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from . import codec
+from .i18n import translator
 from .verdicts import Verdict, compare, exception, input_modified, modified_inputs
 
 
@@ -128,22 +129,24 @@ class Report:
     (``../chapters/NN_name.html#sec-label``). In Jupyter the HTML links the chapter's notebook;
     executed headless (the website, nbval) it links the web page, which exists there."""
 
-    def __init__(self, lines: list[str], link: dict[str, str], passed: bool) -> None:
-        self.lines, self.link, self.passed = lines, link, passed
+    def __init__(self, lines: list[str], link: dict[str, str], passed: bool,
+                 translate: Callable[[str], str] = str) -> None:
+        self.lines, self.link, self.passed, self._ = lines, link, passed, translate
 
     @property
     def url(self) -> str:
         return self.link["notebook"] if in_jupyter() else self.link["page"]
 
     def __repr__(self) -> str:
-        return "\n".join(self.lines + [f"Re-read: \"{self.link['title']}\" "
-                                       f"({self.link['notebook']} in Jupyter, "
-                                       f"{self.link['page']} on the website)"])
+        _ = self._
+        return "\n".join(self.lines + [_('Re-read: "{title}" ({notebook} in Jupyter, {page} on '
+                                          'the website)').format(**self.link)])
 
     def _repr_html_(self) -> str:
         body = "<br>".join(html.escape(line) for line in self.lines)
-        return (f'<pre style="white-space: pre-wrap">{body}<br>Re-read: '
-                f'<a href="{html.escape(self.url)}">{html.escape(self.link["title"])}</a></pre>')
+        link = (f'<a href="{html.escape(self.url)}">{html.escape(self.link["title"])}</a>')
+        return (f'<pre style="white-space: pre-wrap">{body}<br>'
+                f'{html.escape(self._("Re-read: {title}")).format(title=link)}</pre>')
 
 
 def load_public(sheet: str) -> dict[str, Any]:
@@ -187,9 +190,13 @@ def _names_used(fn: Callable[..., Any]) -> set[str]:
     return names
 
 
-def checker(sheet: str) -> Callable[[str], Report]:
-    """Return the ``check`` function of a sheet: ``check = checker("01_neuron")``."""
+def checker(sheet: str, lang: str | None = None) -> Callable[[str], Report]:
+    """Return the ``check`` function of a sheet: ``check = checker("01_neuron")``.
+
+    ``lang`` is the language of the feedback (``"zh_CN"`` in the Chinese sheets; English by
+    default); the tests and their verdicts are the same in every language."""
     public = load_public(sheet)
+    _ = translator(lang)
 
     def check(question: str) -> Report:
         """Run the public tests of ``question`` (e.g. ``"q1"``) on your function and explain."""
@@ -197,33 +204,35 @@ def checker(sheet: str) -> Callable[[str], Report]:
         name = spec["function"]
         env = sys._getframe(1).f_globals
         fn = env.get(name)
-        lines = [f"{question}: {name}() -- {len(spec['public'])} public test(s)"]
+        lines = [_("{question}: {name}() -- {count} public test(s)").format(
+            question=question, name=name, count=len(spec["public"]))]
         passed = False
         results: list[tuple[str, Verdict]] = []
         if not callable(fn):
-            lines.append(f"  not found: define a function called {name}() in the answer cell "
-                         f"(did you rename it, or not run the cell?)")
+            lines.append(_("  not found: define a function called {name}() in the answer cell "
+                           "(did you rename it, or not run the cell?)").format(name=name))
         else:
             results = run_public(spec, fn)
             if results and results[0][1].kind == "not_implemented":
-                lines.append("  not implemented yet: replace the `raise NotImplementedError` line "
-                             "with your answer, run the cell, then run this check again")
+                lines.append(_("  not implemented yet: replace the `raise NotImplementedError` "
+                               "line with your answer, run the cell, then run this check again"))
             else:
                 for test_name, v in results:
-                    mark = "ok  " if v.ok else "FAIL"
+                    mark = _("ok  ") if v.ok else _("FAIL")
                     lines.append(f"  {mark} {test_name}" + ("" if v.ok else f": {v.message}"))
-                passed = all(v.ok for _, v in results)
-                lines.append("  All public tests passed." if passed else
-                             "  Some public tests failed.")
+                passed = all(v.ok for _r, v in results)
+                lines.append(_("  All public tests passed.") if passed else
+                             _("  Some public tests failed."))
                 if not passed:
                     lines += _dependencies(question, fn, env)
-        lines.append(f"  Grading uses {spec['hidden_tests']} hidden test(s) worth "
-                     f"{spec['points']:g} point(s) with other inputs; public tests earn no points.")
+        lines.append(_("  Grading uses {hidden} hidden test(s) worth {points} point(s) with other "
+                       "inputs; public tests earn no points.").format(
+                           hidden=spec["hidden_tests"], points=f"{spec['points']:g}"))
         if callable(fn) and not (results and results[0][1].kind == "not_implemented"):
             problem = _save_progress(sheet, list(public["questions"]), question, passed)
             if problem:
                 lines.append(problem)
-        return Report(lines, spec["link"], passed)
+        return Report(lines, spec["link"], passed, _)
 
     def _dependencies(question: str, fn: Callable[..., Any], env: dict[str, Any]) -> list[str]:
         """Say when the function calls another question's function that fails its own public

@@ -60,6 +60,10 @@ SITE_OUT = ROOT / "_build" / "html" / "zh"
 TITLED = {"admonition", "dropdown", "sidebar", "topic", "tab-item", "card"}
 PROSE = TITLED | {"note", "tip", "warning", "important", "caution", "attention", "hint", "danger",
                   "error", "seealso", "container", "margin", "tab-set", "div", "epigraph"}
+#: Header fields msgfmt --check expects in a catalogue.
+HEADER = {"PO-Revision-Date": "2026-11-30 12:00+0000",
+          "Last-Translator": "Inside Neural Networks authors",
+          "Language-Team": "Chinese (Simplified)"}
 SKIP_TOKENS = {"myst_target", "math_block", "math_block_label", "amsmath", "hr", "myst_line_comment",
                "front_matter", "html_block"}
 
@@ -228,18 +232,31 @@ def page_segments(page: str) -> list[tuple[int | None, Segment]]:
     return out
 
 
+BOOK = "_book"  # the catalogue of the book's title and the table of contents' part captions
+
+
+def book_strings() -> list[tuple[str, str]]:
+    cfg = yaml.safe_load((ROOT / "_config.yml").read_text())
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    return ([(cfg["title"], "_config.yml:title")]
+            + [(p["caption"], "_toc.yml:caption") for p in toc["parts"]]
+            + [("Search this book...", "Jupyter Book's search box (html_theme_options)")])
+
+
 def pot(page: str) -> polib.POFile:
     po = polib.POFile(wrapwidth=100)
     po.metadata = {"Project-Id-Version": "Inside Neural Networks", "MIME-Version": "1.0",
                    "Content-Type": "text/plain; charset=UTF-8",
                    "Content-Transfer-Encoding": "8bit"}
     seen: dict[str, polib.POEntry] = {}
-    for _, seg in page_segments(page):
-        if seg.msgid in seen:
-            seen[seg.msgid].occurrences.append((seg.where, ""))
+    found = (book_strings() if page == BOOK
+             else [(seg.msgid, seg.where) for _, seg in page_segments(page)])
+    for msgid, where in found:
+        if msgid in seen:
+            seen[msgid].occurrences.append((where, ""))
             continue
-        entry = polib.POEntry(msgid=seg.msgid, msgstr="", occurrences=[(seg.where, "")])
-        seen[seg.msgid] = entry
+        entry = polib.POEntry(msgid=msgid, msgstr="", occurrences=[(where, "")])
+        seen[msgid] = entry
         po.append(entry)
     return po
 
@@ -256,7 +273,8 @@ def update(pages: list[str]) -> None:
         po_path = catalogue(page)
         po_path.parent.mkdir(parents=True, exist_ok=True)
         if not po_path.exists():
-            template.metadata.update({"Language": LANG, "Plural-Forms": "nplurals=1; plural=0;"})
+            template.metadata.update({"Language": LANG, "Plural-Forms": "nplurals=1; plural=0;",
+                                      **HEADER})
             template.save(str(po_path))
             print(f"{po_path.relative_to(ROOT)}: created, {len(template)} messages")
             continue
@@ -347,6 +365,77 @@ def check(pages: list[str], require_complete: bool = True) -> list[str]:
     return errors
 
 
+# -- the grader's messages ----------------------------------------------------------------------
+
+GRADER_PO = LOCALES / "nngrade.po"
+GRADER_MO = ROOT / "nngrade" / "locale" / LANG / "LC_MESSAGES" / "nngrade.mo"
+
+
+def grader_pot() -> polib.POFile:
+    """The grader's messages: every ``_("...")`` in nngrade/*.py, extracted by xgettext (which
+    flags ``{name}`` fields as python-brace-format, so msgfmt --check compares them)."""
+    if not shutil.which("xgettext"):
+        raise SystemExit("xgettext not found: install GNU gettext (Debian: apt-get install gettext)")
+    files = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "nngrade").glob("*.py"))
+    r = subprocess.run(["xgettext", "--language=Python", "--keyword=_", "--from-code=UTF-8",
+                        "--omit-header", "--add-location=file", "--sort-by-file", "-o", "-",
+                        *files], cwd=ROOT, capture_output=True, text=True, check=True)
+    return polib.pofile(r.stdout, wrapwidth=100)
+
+
+def grader_mo_bytes(po: polib.POFile) -> bytes:
+    tmp = ROOT / "_build" / "gettext" / "nngrade.mo"
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    po.save_as_mofile(str(tmp))
+    return tmp.read_bytes()
+
+
+def update_grader() -> None:
+    """Refresh locales/zh_CN/LC_MESSAGES/nngrade.po from the code and compile the .mo that
+    nngrade reads (only finished translations go into it)."""
+    template = grader_pot()
+    pot_path = ROOT / "_build" / "gettext" / "nngrade.pot"
+    pot_path.parent.mkdir(parents=True, exist_ok=True)
+    template.save(str(pot_path))
+    if not GRADER_PO.exists():
+        template.metadata = {"Project-Id-Version": "nngrade", "Language": LANG,
+                             "MIME-Version": "1.0", "Content-Type": "text/plain; charset=UTF-8",
+                             "Content-Transfer-Encoding": "8bit",
+                             "Plural-Forms": "nplurals=1; plural=0;", **HEADER}
+        template.save(str(GRADER_PO))
+    else:
+        subprocess.run(["msgmerge", "--quiet", "--update", "--backup=none", "--width=100",
+                        str(GRADER_PO), str(pot_path)], check=True)
+    GRADER_MO.parent.mkdir(parents=True, exist_ok=True)
+    GRADER_MO.write_bytes(grader_mo_bytes(polib.pofile(str(GRADER_PO))))
+    print(f"{GRADER_PO.relative_to(ROOT)} updated; {GRADER_MO.relative_to(ROOT)} compiled")
+
+
+def check_grader(require_complete: bool) -> list[str]:
+    rel = GRADER_PO.relative_to(ROOT)
+    if not GRADER_PO.exists():
+        return [f"{rel}: missing (run: python tools/i18n.py grader)"]
+    errors = []
+    r = subprocess.run(["msgfmt", "--check", "-o", "/dev/null", str(GRADER_PO)],
+                       capture_output=True, text=True)
+    if r.returncode:
+        errors.append(f"{rel}: msgfmt --check failed: {r.stderr.strip()}")
+    po = polib.pofile(str(GRADER_PO))
+    current = {e.msgid for e in grader_pot()}
+    live = {e.msgid: e for e in po if not e.obsolete}
+    errors += [f"{rel}: stale (run: python tools/i18n.py grader): {m[:70]!r}"
+               for m in sorted(current ^ live.keys())]
+    for e in live.values():
+        if "fuzzy" in e.flags:
+            errors.append(f"{rel}:{e.linenum}: fuzzy: {e.msgid[:70]!r}")
+        elif not e.msgstr and require_complete:
+            errors.append(f"{rel}:{e.linenum}: untranslated: {e.msgid[:70]!r}")
+    if not GRADER_MO.exists() or GRADER_MO.read_bytes() != grader_mo_bytes(po):
+        errors.append(f"{GRADER_MO.relative_to(ROOT)}: not compiled from the current "
+                      f"{rel} (run: python tools/i18n.py grader)")
+    return errors
+
+
 # -- Chinese notebooks ---------------------------------------------------------------------------
 
 def translations(page: str) -> dict[str, str]:
@@ -403,6 +492,8 @@ def execute(path: Path) -> None:
 
 def notebooks(pages: list[str], run_sheets: bool = True) -> None:
     for page in pages:
+        if page == BOOK:
+            continue
         dst = write_page(page)
         if run_sheets and page.startswith("exercises/"):
             execute(dst)
@@ -410,15 +501,16 @@ def notebooks(pages: list[str], run_sheets: bool = True) -> None:
     cfg = yaml.safe_load((ROOT / "_config.yml").read_text())
     book = translations("_book")
     cfg["title"] = book.get(cfg["title"], cfg["title"])
-    cfg["language"] = LANG
     cfg["execute"]["execute_notebooks"] = "off"  # stored outputs: never executed a second time
     cfg["only_build_toc_files"] = True
     sph = cfg["sphinx"]
     sph["local_extensions"] = {"nnsite": "../tools/"}
     conf = sph["config"]
     conf["html_extra_path"] = ["../.vendor/site"]
-    conf["html_static_path"] = ["../_static"]
-    conf["locale_dirs"] = ["../locales"]
+    conf["language"] = LANG  # Sphinx's and the theme's own strings in Chinese
+    sph["recursive_update"] = True  # so that one theme option can be set without the others
+    conf["html_theme_options"] = {"search_bar_text": book.get("Search this book...",
+                                                               "Search this book...")}
     conf["html_search_language"] = "zh"
     conf["html_search_options"] = {"dict": str(ROOT / "locales" / LANG / "jieba-dict.txt")}
     (ZH / "_config.yml").write_text("# Generated by tools/i18n.py from ../_config.yml\n"
@@ -428,7 +520,7 @@ def notebooks(pages: list[str], run_sheets: bool = True) -> None:
         part["caption"] = book.get(part["caption"], part["caption"])
     (ZH / "_toc.yml").write_text("# Generated by tools/i18n.py from ../_toc.yml\n"
                                  + yaml.safe_dump(toc, allow_unicode=True, sort_keys=False))
-    for extra in ("chapters/data",):
+    for extra in ("chapters/data", "_static"):
         if (ROOT / extra).exists():
             shutil.copytree(ROOT / extra, ZH / extra, dirs_exist_ok=True)
 
@@ -460,22 +552,26 @@ def stats(pages: list[str]) -> list[tuple[str, int, int, int]]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("command", choices=["update", "check", "notebooks", "site", "stats"])
+    ap.add_argument("command", choices=["update", "check", "notebooks", "site", "stats",
+                                            "grader"])
     ap.add_argument("pages", nargs="*", help="docnames (default: every page with a catalogue, "
                                              "or every page for update/stats)")
     ap.add_argument("--all-pages", action="store_true",
                     help="check: require a complete catalogue for every page of the book")
     a = ap.parse_args(argv)
-    translated = [p for p in all_pages() if catalogue(p).exists()]
-    pages = a.pages or (all_pages() if a.command in ("update", "stats", "notebooks", "site")
+    every = [BOOK, *all_pages()]
+    translated = [p for p in every if catalogue(p).exists()]
+    pages = a.pages or (every if a.command in ("update", "stats", "notebooks", "site")
                         or a.all_pages else translated)
     if a.command == "update":
         update(pages)
+    elif a.command == "grader":
+        update_grader()
     elif a.command == "check":
-        errors = check(pages)
+        errors = check(pages) + check_grader(require_complete=True)
         for line in errors:
             print(line)
-        print(f"{len(pages)} catalogue(s) checked: {len(errors)} problem(s)")
+        print(f"{len(pages) + 1} catalogue(s) checked: {len(errors)} problem(s)")
         return 1 if errors else 0
     elif a.command == "notebooks":
         notebooks(pages)
@@ -484,7 +580,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Chinese site built in {site():.0f} s: {SITE_OUT.relative_to(ROOT)}")
     elif a.command == "stats":
         total = [0, 0, 0]
-        for page, n, words, done in stats(pages):
+        for page, n, words, done in stats([p for p in pages if p != BOOK]):
             print(f"{page:40s} {n:5d} messages {words:6d} words {done:5d} translated")
             total = [total[0] + n, total[1] + words, total[2] + done]
         print(f"{'total':40s} {total[0]:5d} messages {total[1]:6d} words {total[2]:5d} translated")

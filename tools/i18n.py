@@ -327,7 +327,7 @@ def check(pages: list[str], require_complete: bool = True) -> list[str]:
     errors = []
     for page in pages:
         po_path = catalogue(page)
-        rel = po_path.relative_to(ROOT)
+        rel = po_path.relative_to(ROOT) if po_path.is_relative_to(ROOT) else po_path
         if not po_path.exists():
             if require_complete:
                 errors.append(f"{rel}: missing (run: python tools/i18n.py update {page})")
@@ -363,6 +363,30 @@ def check(pages: list[str], require_complete: bool = True) -> list[str]:
                 errors += [f"{rel}:{e.linenum}: {p}: {msgid[:60]!r}"
                            for p in markup_problems(msgid, e.msgstr)]
     return errors
+
+
+# -- measuring English left on a Chinese page ---------------------------------------------------
+
+#: Four or more Latin words in a row, after maths, code and roles are removed: English prose.
+ENGLISH_RUN = re.compile(r"[A-Za-z][A-Za-z'-]*(?:[ ,;:]+[A-Za-z][A-Za-z'-]*){3,}")
+
+
+def prose_only(text: str) -> str:
+    """Text with inline maths, inline code, roles, link targets and URLs removed."""
+    text = _ROLE.sub(lambda m: re.sub(r"<[^>]*>$", "", m.group(2)) if "<" in m.group(2) else "",
+                     text)
+    text = _MATH.sub(" ", text)
+    text = _CODE.sub(" ", text)
+    return re.sub(r"\]\([^)]*\)|https?://\S+", " ", text)
+
+
+def english_left(text: str) -> list[str]:
+    """The English prose runs left in a markdown text, outside code, maths and directive options:
+    what a Chinese page must not contain once its catalogue is complete."""
+    found = []
+    for seg in segments(text):
+        found += ENGLISH_RUN.findall(prose_only(seg.msgid))
+    return found
 
 
 # -- the grader's messages ----------------------------------------------------------------------

@@ -569,7 +569,7 @@ def stats(pages: list[str]) -> list[tuple[str, int, int, int]]:
     rows = []
     for page in pages:
         po = pot(page)
-        words = sum(len(re.findall(r"[A-Za-z]+", e.msgid)) for e in po)
+        words = sum(len(re.findall(r"[A-Za-z][A-Za-z'-]*", prose_only(e.msgid))) for e in po)
         rows.append((page, len(po), words, len(translations(page))))
     return rows
 

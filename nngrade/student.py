@@ -143,10 +143,11 @@ class Report:
                                           'the website)').format(**self.link)])
 
     def _repr_html_(self) -> str:
+        _ = self._
         body = "<br>".join(html.escape(line) for line in self.lines)
         link = (f'<a href="{html.escape(self.url)}">{html.escape(self.link["title"])}</a>')
-        return (f'<pre style="white-space: pre-wrap">{body}<br>'
-                f'{html.escape(self._("Re-read: {title}")).format(title=link)}</pre>')
+        reread = html.escape(_("Re-read: {title}")).format(title=link)  # not in an f-string:
+        return f'<pre style="white-space: pre-wrap">{body}<br>{reread}</pre>'  # xgettext skips those
 
 
 def load_public(sheet: str) -> dict[str, Any]:

@@ -115,6 +115,7 @@ def test_checker_speaks_the_sheets_language():
     assert en.passed and zh.passed
     assert "public test(s)" in repr(en) and "公开测试" in repr(zh)
     assert "public test" not in repr(zh)
+    assert "重读" in zh._repr_html_() and "Re-read" not in zh._repr_html_()
     with pytest.raises(ValueError, match="no 'xx' translation"):
         translator("xx")
 

@@ -2,7 +2,10 @@
 #   make book   set up .venv, build the website into _build/html (every notebook executed)
 #   make test   set up .venv, run every test (nnlib, notebooks, grader, website)
 #   make serve  serve _build/html on http://127.0.0.1:8000
-#   make lab    open the chapters and exercises in JupyterLab
+#   make lab    open the chapters and exercises in JupyterLab (EDITION=zh: the Chinese notebooks,
+#               generated into zh/ from locales/ first)
+#   make book-zh  the English site, then the Chinese one into _build/html/zh (locales/README.md)
+#   make i18n-check  the Chinese catalogues: untranslated, fuzzy, stale, msgfmt --check (needs gettext)
 #   make bench  run the benchmark suite (nnlib vs NumPy, PyTorch, scikit-learn); writes _build/bench.json
 #   make bench-grading  grade 1,000 generated submissions locally, on a 2-worker Dask cluster and in
 #               4 shards merged (about 25 minutes); writes _build/bench-grading.json
@@ -35,6 +38,7 @@ BOOK_SRC := _config.yml _toc.yml index.md pyproject.toml tools/nnsite.py $(shell
 export OPENBLAS_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
 
+.PHONY: book-zh i18n-check gettext
 .PHONY: setup book test serve lab bench bench-grading clean vendor browser site sandbox python-check
 
 setup: python-check $(STAMP) $(WARM)
@@ -109,8 +113,27 @@ serve:
 	@echo "==> Serving http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
 	$(PY) -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
 
+# EDITION, not LANG: LANG is the locale variable every shell already sets.
+EDITION ?= en
 lab: setup
+ifeq ($(EDITION),zh)
+	$(PY) tools/i18n.py notebooks
+	$(VENV)/bin/jupyter lab --notebook-dir=$(CURDIR)/zh chapters/01_introduction.ipynb
+else
 	$(VENV)/bin/jupyter lab --notebook-dir=$(CURDIR) chapters/01_introduction.ipynb
+endif
+
+# GNU gettext (msgfmt, msgmerge, xgettext) for the translation catalogues.
+gettext:
+	@command -v msgfmt >/dev/null && command -v xgettext >/dev/null || { echo "==> Installing gettext (Debian package) for the translation catalogues"; \
+	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q gettext; }
+
+# The Chinese edition from the catalogues: no notebook is executed again (locales/README.md).
+book-zh: book gettext
+	$(PY) tools/i18n.py site
+
+i18n-check: setup gettext
+	$(PY) tools/i18n.py check
 
 bench: setup
 	$(PY) -m bench.run

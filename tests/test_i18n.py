@@ -60,10 +60,12 @@ def test_check_finds_untranslated_fuzzy_and_stale(tmp_path, monkeypatch):
 
 def test_markup_check_catches_a_changed_sign_reference_or_code():
     en = "The step $w - \\eta g$ of `nnlib.sgd` ({ref}`sec-sgd`)."
-    assert i18n.markup_problems(en, "步长 $w - \\eta g$，见 `nnlib.sgd`（{ref}`sec-sgd`）。") == []
-    assert i18n.markup_problems(en, "步长 $w + \\eta g$，见 `nnlib.sgd`（{ref}`sec-sgd`）。")
-    assert i18n.markup_problems(en, "步长 $w - \\eta g$，见 `nnlib.sgd`（{ref}`sec-adam`）。")
-    assert i18n.markup_problems(en, "步长 $w - \\eta g$，见 `nnlib.adam`（{ref}`sec-sgd`）。")
+    assert i18n.markup_problems(en, "步长$w - \\eta g$，见 `nnlib.sgd`（{ref}`sec-sgd`）。") == []
+    assert i18n.markup_problems(en, "步长$w + \\eta g$，见 `nnlib.sgd`（{ref}`sec-sgd`）。")
+    assert i18n.markup_problems(en, "步长$w - \\eta g$，见 `nnlib.sgd`（{ref}`sec-adam`）。")
+    assert i18n.markup_problems(en, "步长$w - \\eta g$，见 `nnlib.adam`（{ref}`sec-sgd`）。")
+    # the glossary's style: no space between Chinese text and inline maths
+    assert i18n.markup_problems(en, "步长 $w - \\eta g$，见 `nnlib.sgd`（{ref}`sec-sgd`）。")
 
 
 @pytest.mark.parametrize("page", i18n.all_pages())

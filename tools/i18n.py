@@ -296,6 +296,8 @@ def update(pages: list[str]) -> None:
 _MATH = re.compile(r"(?<!\\)\$(?!\$)(.+?)(?<!\\)\$")
 _ROLE = re.compile(r"\{(ref|doc|term|numref|eq)\}`([^`]*)`")
 _CODE = re.compile(r"`([^`]+)`")
+#: Chinese characters and full-width punctuation.
+_CJK = "[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]"
 
 
 def markup_problems(msgid: str, msgstr: str) -> list[str]:
@@ -317,6 +319,11 @@ def markup_problems(msgid: str, msgstr: str) -> list[str]:
         if a != b:
             problems.append(f"{what} differs from the English: missing {sorted(map(str, a - b))}, "
                             f"extra {sorted(map(str, b - a))}")
+    for m in _MATH.finditer(msgstr):
+        before, after = msgstr[:m.start()], msgstr[m.end():]
+        if re.search(_CJK + " $", before) or re.match(" " + _CJK, after):
+            problems.append(f"a space between Chinese text and the inline maths {m.group(0)} "
+                            f"(the glossary's style: none)")
     if "|" in msgid.split("\n")[0] and msgid.count("\n") != msgstr.count("\n"):
         problems.append("table: the translation must keep the table's rows, one line each")
     return problems

@@ -10,7 +10,7 @@
 #   make bench-grading  grade 1,000 generated submissions locally, on a 2-worker Dask cluster and in
 #               4 shards merged (about 25 minutes); writes _build/bench-grading.json
 #   (make vendor: fetch the website's pinned JavaScript with npm pack into .vendor/;
-#    make browser: install Debian's chromium for the browser tests if it is missing;
+#    make browser: install Debian's chromium (and a CJK font) for the browser tests and the PDF if missing;
 #    make sandbox: install Debian's bubblewrap, the grader's namespace sandbox, if it is missing)
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -86,9 +86,13 @@ sandbox:
 	@command -v bwrap >/dev/null || { echo "==> Installing bubblewrap (Debian package) for the grader's sandbox"; \
 	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q bubblewrap; }
 
+# Chromium for the browser tests and the PDF, and a CJK font (the course quotes its Chinese source;
+# without one, Chromium draws those characters as empty boxes in screenshots and in the PDF).
 browser:
 	@test -x $(CHROMIUM) || { echo "==> Installing Chromium (Debian package) for the browser tests"; \
 	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }
+	@fc-list :lang=zh 2>/dev/null | grep -q . || { echo "==> Installing fonts-noto-cjk (Debian package) for Chinese text"; \
+	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q fonts-noto-cjk; }
 
 # Builds when any source (a notebook, nnlib, the configuration) changed since the last successful
 # build, executing every notebook (--all); otherwise says the site is up to date. `make clean book`
@@ -115,16 +119,21 @@ $(ZIP): $(SITE_STAMP)
 	$(PY) tools/offline.py zip
 
 # The PDF is printed from the built site (built first if a source changed) by the Chromium of the
-# browser tests: about 1 minute.
+# browser tests, again only when the site or tools/pdf.py changed.
 pdf: python-check setup vendor browser
 	@$(MAKE) --no-print-directory site
-	$(PY) tools/pdf.py --out $(PDF)
+	@$(MAKE) --no-print-directory $(PDF)
+	@echo "==> The course as one PDF: $(PDF) ($$(du -h $(PDF) | cut -f1))"
 
-# The website is (re)built first if a source changed. If that build fails, every other test still
-# runs and the browser tests fail (NN_SITE_REQUIRED=1: they fail, not skip, without a successful
+$(PDF): $(SITE_STAMP) tools/pdf.py
+	$(PY) tools/pdf.py --out $@
+
+# The website and its PDF are (re)built first if a source changed. If that build fails, every
+# other test still runs and the browser tests fail (NN_SITE_REQUIRED=1: they fail, not skip, without a successful
 # build, Chromium or axe-core), so `make test` fails either way.
 test: python-check setup vendor browser sandbox
 	@$(MAKE) --no-print-directory site || echo "==> The website build FAILED (see above): the browser tests will fail"
+	@test ! -f $(SITE_STAMP) || $(MAKE) --no-print-directory $(PDF) || echo "==> The PDF FAILED (see above): its test will fail"
 	NN_SITE_REQUIRED=1 $(PY) -m pytest tests chapters --nbval --ignore=tests/submissions -rs
 
 serve:

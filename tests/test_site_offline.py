@@ -472,3 +472,25 @@ def code_blocks(page: Path) -> str:
     source = page.read_text(encoding="utf-8")
     blocks = re.findall(r"<pre\b[^>]*>(.*?)</pre>", source, flags=re.S)
     return "\n".join(html_module.unescape(re.sub(r"<[^>]+>", "", b)) for b in blocks)
+
+
+def test_download_menu_offers_the_wheel_and_launch_menu_says_it_needs_the_network(tmp_path):
+    class FakeApp:
+        srcdir = str(tmp_path)
+
+    (tmp_path / nnsite.WHEEL_DIR).mkdir(parents=True)
+    wheel = tmp_path / nnsite.WHEEL_DIR / "inside_neural_networks-9.9-py3-none-any.whl"
+    wheel.write_bytes(b"PK")
+    download = {"type": "group", "label": "download-buttons", "buttons": [{"type": "link"}, {"type": "js"}]}
+    launch = {"type": "group", "label": "launch-buttons", "buttons": [{"type": "link", "text": "Binder"}]}
+    context = {"header_buttons": [download, launch], "pathto": lambda name, resource: "../" + name}
+    nnsite._download_and_launch_menus(FakeApp(), "chapters/x", "page.html", context, None)
+    added = download["buttons"][1]
+    assert added["url"] == "../downloads/" + wheel.name and added["label"] == "download-wheel-button"
+    assert "network" in launch["tooltip"] and "offline" in launch["tooltip"]
+    assert launch["buttons"][0]["text"] == "Binder (online)" and "network" in launch["buttons"][0]["tooltip"]
+    wheel.unlink()
+    download = {"type": "group", "label": "download-buttons", "buttons": [{"type": "link"}]}
+    context["header_buttons"] = [download]
+    nnsite._download_and_launch_menus(FakeApp(), "chapters/x", "page.html", context, None)
+    assert len(download["buttons"]) == 1, "no wheel built: no wheel button"

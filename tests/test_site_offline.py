@@ -22,6 +22,7 @@ Like tests/test_site.py, the browser tests need `make book`'s site and Chromium:
 
 from __future__ import annotations
 
+import concurrent.futures
 import html.parser
 import io
 import json
@@ -202,7 +203,7 @@ def test_no_link_leads_to_a_host_the_course_does_not_configure(prerequisites):
     )
 
 
-# --------------------------------------------------------------------------- browser fixtures
+# --------------------------------------------------------------------------- browser
 @pytest.fixture(scope="module")
 def prerequisites():
     missing = missing_prerequisites()
@@ -213,14 +214,27 @@ def prerequisites():
         pytest.skip(message)
 
 
-@pytest.fixture(scope="module")
-def browser(prerequisites):
-    from playwright.sync_api import sync_playwright
+def in_thread(work):
+    """work() in a thread of its own. Playwright's sync API runs once per thread, and the other
+    browser tests (tests/test_site*.py) keep theirs open in the main thread for the session."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(work).result()
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
+
+def in_browser(work):
+    """work(browser) with a headless Chromium of its own, in its own thread (see in_thread)."""
+
+    def run_it():
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            try:
+                return work(browser)
+            finally:
+                browser.close()
+
+    return in_thread(run_it)
 
 
 def new_page(browser, requests: list[str]):
@@ -255,16 +269,17 @@ def run(cmd: list, cwd: Path, timeout: float) -> subprocess.CompletedProcess:
     )
 
 
-def test_downloaded_chapter_runs_in_a_fresh_environment_with_the_sites_wheel(browser, tmp_path):
+def test_downloaded_chapter_runs_in_a_fresh_environment_with_the_sites_wheel(prerequisites, tmp_path):
     wheel_on_site = sorted((SITE / nnsite.WHEEL_URL_DIR).glob("*.whl"))
     assert [w.name for w in wheel_on_site] == [install_hint.wheel_name()], (
         f"the site should offer exactly the wheel {install_hint.wheel_name()}, it has {wheel_on_site}"
     )
     requests: list[str] = []
-    with SiteServer(SITE) as server:
+    saved: dict[str, Path] = {}
+
+    def download(browser):
         context, page = new_page(browser, requests)
         page.goto(server.url + DOWNLOAD_CHAPTER + ".html", wait_until="load")
-        saved = {}
         for label, suffix in (("download-source-button", ".ipynb"), ("download-wheel-button", ".whl")):
             page.click(".dropdown-download-buttons button.dropdown-toggle")
             link = page.locator(f".dropdown-download-buttons a.btn-{label}")
@@ -280,6 +295,9 @@ def test_downloaded_chapter_runs_in_a_fresh_environment_with_the_sites_wheel(bro
         hrefs = page.eval_on_selector_all("article a[href$='.whl']", "els => els.map(e => e.href)")
         assert server.url + f"{nnsite.WHEEL_URL_DIR}/{install_hint.wheel_name()}" in hrefs, hrefs
         context.close()
+
+    with SiteServer(SITE) as server:
+        in_browser(download)
     assert all(is_local(u) for u in requests), [u for u in requests if not is_local(u)][:5]
     notebook = saved[".ipynb"]
     assert notebook.name == Path(DOWNLOAD_CHAPTER).name + ".ipynb"
@@ -362,7 +380,7 @@ def test_zip_reproducible_and_complete_on_a_small_site(tmp_path):
         offline.build_zip(tmp_path / "nothing", tmp_path / "three.zip")
 
 
-def test_offline_copy_is_the_whole_site_and_works_from_a_local_server(browser, tmp_path):
+def test_offline_copy_is_the_whole_site_and_works_from_a_local_server(prerequisites, tmp_path):
     assert ZIP.is_file(), f"no {ZIP.relative_to(ROOT)}: `make book` writes it"
     assert ZIP.stat().st_mtime >= BUILD_STAMP.stat().st_mtime, "the zip is older than the last site build"
     site_files = sorted(p.relative_to(SITE).as_posix() for p in SITE.rglob("*") if p.is_file())
@@ -384,7 +402,8 @@ def test_offline_copy_is_the_whole_site_and_works_from_a_local_server(browser, t
         next(d for d in docs if d.startswith("exercises/")),
     ]
     requests: list[str] = []
-    with SiteServer(root) as server:
+
+    def visit(browser):
         context, page = new_page(browser, requests)
         for doc in sample:
             response = page.goto(server.url + doc + ".html", wait_until="load")
@@ -403,6 +422,9 @@ def test_offline_copy_is_the_whole_site_and_works_from_a_local_server(browser, t
         page.goto(server.url + "search.html?q=backpropagation", wait_until="load")
         page.wait_for_selector("#search-results li", timeout=30_000)
         context.close()
+
+    with SiteServer(root) as server:
+        in_browser(visit)
     outside = [u for u in requests if not is_local(u)]
     assert not outside, f"the offline copy requested other hosts: {outside[:5]}"
     assert len(requests) > 10 * len(sample)
@@ -425,7 +447,7 @@ def test_pdf_has_every_title_bookmarks_page_numbers_and_no_raw_tex(prerequisites
     path = PDF
     if not PDF.is_file() or PDF.stat().st_mtime < BUILD_STAMP.stat().st_mtime:
         path = tmp_path / "course.pdf"
-        pdf_tool.build_pdf(SITE, path, CHROMIUM)
+        in_thread(lambda: pdf_tool.build_pdf(SITE, path, CHROMIUM))
     reader = PdfReader(path)
     texts = [page.extract_text() or "" for page in reader.pages]
     flat = pdf_tool.squeeze(" ".join(texts))

@@ -13,7 +13,10 @@ class Contender:
                  params0: np.ndarray, shuffle_seed: int) -> None:
         self.spec, self.X, self.Y, self.params0 = spec, X, Y, params0
         self.seed = shuffle_seed  # fit draws the same order as bench.common.shuffle_order
-        self.net = nnlib.MLP(spec["sizes"], hidden=spec["hidden"], output=spec["output"], seed=0)
+        self.net = nnlib.MLP(spec["sizes"], hidden=spec["hidden"], output=spec["output"], seed=0,
+                             dtype=spec.get("dtype", "float64"))
+        # inputs in the network's dtype, as a learner training in float32 would hold them
+        self.X, self.Y = X.astype(self.net.dtype), Y.astype(self.net.dtype)
         self.losses: list[float] = []
 
     def prepare(self) -> None:
@@ -28,4 +31,4 @@ class Contender:
         self.losses = h.loss
 
     def params(self) -> np.ndarray:
-        return self.net.params.copy()
+        return self.net.params.astype(np.float64)

@@ -3,7 +3,7 @@
 Written as a careful NumPy programmer would: parameters, gradients and velocities in three flat
 buffers (so each optimiser step is three whole-array operations), matrix products written into
 preallocated views with ``np.dot(..., out=)``, in-place elementwise operations. It shares no code
-with nnlib.
+with nnlib. ``spec["dtype"]`` ("float64" by default, or "float32") is the dtype of every array.
 """
 from __future__ import annotations
 
@@ -42,8 +42,10 @@ class Contender:
 
     def __init__(self, spec: dict, X: np.ndarray, Y: np.ndarray, perms: np.ndarray,
                  params0: np.ndarray, shuffle_seed: int) -> None:
-        self.spec, self.X, self.Y, self.perms, self.params0 = spec, X, Y, perms, params0
-        self.flat = params0.copy()
+        dtype = np.dtype(spec.get("dtype", "float64"))
+        self.spec, self.perms, self.params0 = spec, perms, params0
+        self.X, self.Y = X.astype(dtype), Y.astype(dtype)
+        self.flat = params0.astype(dtype)
         self.grad = np.zeros_like(self.flat)
         self.vel = np.zeros_like(self.flat)
         self.layers = unflatten(self.flat, spec["sizes"])
@@ -113,4 +115,4 @@ class Contender:
             self.losses.append(total / N)
 
     def params(self) -> np.ndarray:
-        return self.flat.copy()
+        return self.flat.astype(np.float64)

@@ -1,7 +1,7 @@
 """Contender: PyTorch CPU, ``nn.Sequential`` of ``nn.Linear`` layers with ``torch.optim.SGD``.
 
-float64 like nnlib (a float32 run would measure a different arithmetic, not a different
-implementation); the loss is ``nn.MSELoss`` on the sigmoid output or ``nn.CrossEntropyLoss`` on the
+float64 like nnlib, or float32 when ``spec["dtype"]`` is "float32" (compared with nnlib's float32);
+the loss is ``nn.MSELoss`` on the sigmoid output or ``nn.CrossEntropyLoss`` on the
 logits (softmax inside the loss), both mean-reduced as in nnlib. ``nn.Linear`` stores W^T.
 """
 from __future__ import annotations
@@ -22,9 +22,12 @@ class Contender:
                  params0: np.ndarray, shuffle_seed: int) -> None:
         self.spec, self.params0 = spec, params0
         sizes = spec["sizes"]
+        self.np_dtype = np.dtype(spec.get("dtype", "float64"))
+        dtype = torch.float32 if self.np_dtype == np.float32 else torch.float64
+        X, Y = X.astype(self.np_dtype), Y.astype(self.np_dtype)
         mods: list[nn.Module] = []
         for l, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-            mods.append(nn.Linear(a, b, dtype=torch.float64))
+            mods.append(nn.Linear(a, b, dtype=dtype))
             if l < len(sizes) - 2:
                 mods.append(_ACT[spec["hidden"]]())
         if spec["loss"] == "mse":
@@ -43,8 +46,8 @@ class Contender:
     def _load(self) -> None:
         with torch.no_grad():
             for lin, (W, b) in zip(self.linears, unflatten(self.params0, self.spec["sizes"])):
-                lin.weight.copy_(torch.from_numpy(W.T.copy()))
-                lin.bias.copy_(torch.from_numpy(b))
+                lin.weight.copy_(torch.from_numpy(W.T.astype(self.np_dtype)))
+                lin.bias.copy_(torch.from_numpy(b.astype(self.np_dtype)))
 
     def prepare(self) -> None:
         self._load()
@@ -76,4 +79,4 @@ class Contender:
         parts = []
         for lin in self.linears:
             parts += [lin.weight.detach().numpy().T.ravel(), lin.bias.detach().numpy()]
-        return np.concatenate(parts)
+        return np.concatenate(parts).astype(np.float64)

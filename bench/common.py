@@ -90,14 +90,15 @@ def gemm_flops(sizes: list[int], n: int) -> float:
     return f
 
 
-def gemm_only_epoch_s(sizes: list[int], N: int, batch: int, repeats: int) -> float:
+def gemm_only_epoch_s(sizes: list[int], N: int, batch: int, repeats: int,
+                      dtype: str = "float64") -> float:
     """Seconds per epoch of the matrix products alone (NumPy ``matmul(..., out=)``, the same shapes
-    and count as one epoch of training), the best of ``repeats``: a floor under any implementation
-    that calls BLAS."""
+    and count as one epoch of training, in ``dtype``), the best of ``repeats``: a floor under any
+    implementation that calls BLAS."""
     rng = np.random.default_rng(0)
-    W = [rng.random((a, b)) for a, b in zip(sizes[:-1], sizes[1:])]
-    A0 = rng.random((batch, sizes[0]))
-    Z = [np.empty((batch, b)) for b in sizes[1:]]
+    W = [rng.random((a, b)).astype(dtype) for a, b in zip(sizes[:-1], sizes[1:])]
+    A0 = rng.random((batch, sizes[0])).astype(dtype)
+    Z = [np.empty((batch, b), dtype) for b in sizes[1:]]
     dW = [np.empty_like(w) for w in W]
     steps = -(-N // batch)
     times = []

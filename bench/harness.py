@@ -36,9 +36,11 @@ def compare(spec: dict, X: np.ndarray, Y: np.ndarray, params0: np.ndarray, repea
     """Train each contender ``repeats`` times from ``params0`` with the same batch order and return
     {"spec", "contenders": {name: figures}, "skipped": {name: reason}}.
 
+    ``spec["dtype"]`` ("float64" by default, or "float32"): every contender computes in it.
     ``initial_loss``: the loss of ``params0`` on (X, Y); ``gemm_only_epoch_s``: the matrix
-    products of one epoch alone, in NumPy (a floor for every contender that uses BLAS; with
-    ``gemm_floor``, not for tiny products, where it would only measure NumPy's call overhead).
+    products of one epoch alone, in NumPy in that dtype (a floor for every contender that uses
+    BLAS; with ``gemm_floor``, not for tiny products, where it would only measure NumPy's call
+    overhead); ``gemm_floor_ratio``: nnlib's epoch over that floor.
     Figures: ``time`` (seconds for the whole training, median/min/max), ``epoch_s`` (median / epochs),
     ``samples_per_s``, ``speedup`` (this contender's median time / nnlib's: how many times faster
     nnlib is), ``loss_first``/``loss_last`` (mean training loss of the first and last epoch as the
@@ -79,5 +81,8 @@ def compare(spec: dict, X: np.ndarray, Y: np.ndarray, params0: np.ndarray, repea
     res = {"spec": spec, "n_samples": N, "initial_loss": loss0, "contenders": out,
            "skipped": skipped}
     if gemm_floor:
-        res["gemm_only_epoch_s"] = gemm_only_epoch_s(spec["sizes"], N, spec["batch"], repeats)
+        res["gemm_only_epoch_s"] = gemm_only_epoch_s(spec["sizes"], N, spec["batch"], repeats,
+                                                     spec.get("dtype", "float64"))
+        if "nnlib" in out:
+            res["gemm_floor_ratio"] = out["nnlib"]["epoch_s"] / res["gemm_only_epoch_s"]
     return res

@@ -5,9 +5,10 @@ dominate), and the fraction of the machine's GEMM peak reached.
 The inputs are uniform on [0, 1); the labels come from a random linear "teacher",
 argmax((x - 1/2) T), so there is something to learn in one epoch. The peak is the speed of a NumPy
 matrix product of two 2048 x 2048 matrices in this process, at the same thread count, for float32
-and for float64 (the best of 5 products before and 5 after the training runs); nnlib (and every
-contender here) computes in float64, so the float64 fraction is
-the like-for-like one and the float32 one is at most about 1/2 by construction.
+and for float64 (the best of 5 products before and 5 after the training runs). The main run
+computes in float64 (its float64 fraction is the like-for-like one; its float32 one is at most
+about 1/2 by construction); the ``float32`` run trains the same problem with every contender in
+float32 (nnlib's ``MLP(..., dtype="float32")``), to be read against the float32 peak.
 """
 from __future__ import annotations
 
@@ -43,11 +44,15 @@ def run(smoke: bool, threads: int) -> dict:
             "loss": "cross_entropy", "lr": 0.01, "momentum": 0.9, "batch": 128, "epochs": 1}
     n = 512 if smoke else 2048
     peak32, peak64 = gemm_peak(np.float32, n), gemm_peak(np.float64, n)
-    res = compare(spec, X, Y, initial_params(spec, seed=0), repeats=2 if smoke else 5)
+    params0 = initial_params(spec, seed=0)
+    res = compare(spec, X, Y, params0, repeats=2 if smoke else 5)
+    spec32 = {**spec, "dtype": "float32"}
+    res["float32"] = compare(spec32, X.astype(np.float32), Y.astype(np.float32), params0,
+                             repeats=2 if smoke else 5, names=("nnlib", "numpy", "torch"))
     # measured again after the training runs; the best of both (the machine may be shared)
     peak32, peak64 = max(peak32, gemm_peak(np.float32, n)), max(peak64, gemm_peak(np.float64, n))
     flops = gemm_flops(spec["sizes"], N)
-    for r in res["contenders"].values():
+    for r in list(res["contenders"].values()) + list(res["float32"]["contenders"].values()):
         r["gflops"] = flops / r["time"]["median_s"] / 1e9
         r["peak_fraction_f32"] = r["gflops"] * 1e9 / peak32
         r["peak_fraction_f64"] = r["gflops"] * 1e9 / peak64

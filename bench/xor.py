@@ -1,5 +1,6 @@
 """Workload 1: XOR, 2-4-1, tanh hidden, sigmoid output, mean squared error, full batch, plain
-gradient descent, 10,000 epochs (the smallest network: measures per-epoch overhead)."""
+gradient descent, 10,000 epochs (the smallest network: measures per-epoch overhead), and the
+stripped kernels of :mod:`bench.xor_limit` that bound it from below."""
 from __future__ import annotations
 
 from .common import environment, initial_params, worker_main
@@ -15,6 +16,9 @@ def run(smoke: bool, threads: int) -> dict:
                   names=("nnlib", "numpy", "torch"), gemm_floor=False)
     res["skipped"]["sklearn"] = ("MLPClassifier trains with log-loss, not the mean squared error "
                                  "of a sigmoid output")
+    res["nnlib_epoch_us"] = res["contenders"]["nnlib"]["epoch_s"] * 1e6
+    from .xor_limit import limits
+    res["limit"] = limits(X, Y, res["spec"], repeats=2 if smoke else 5)
     res["environment"] = environment()
     return res
 

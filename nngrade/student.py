@@ -2,6 +2,14 @@
 
 This runs inside the student's kernel, so it is feedback only: grades are decided by
 ``nngrade grade`` in a separate process that never trusts the student's kernel.
+
+In Jupyter, each ``check`` also records whether the question passed its public tests in a local
+progress file, ``~/.inside-neural-networks/progress.json`` (or the file named by the environment
+variable ``NN_PROGRESS_FILE``; ``NN_PROGRESS_FILE=off`` turns recording off). The file has the
+schema of the website's progress export (see ``PROGRESS_SCHEMA``), so the site's *Import* button
+shows the exercise progress next to the reading progress. Executed headless (the website build,
+nbval, grading) nothing is recorded unless ``NN_PROGRESS_FILE`` names a file. A file that cannot
+be read or written never makes a check fail: the check says so in one line and goes on.
 """
 from __future__ import annotations
 
@@ -9,8 +17,11 @@ import html
 import json
 import os
 import sys
+import tempfile
 from collections.abc import Callable
+from datetime import UTC, datetime
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from . import codec
@@ -21,6 +32,92 @@ def in_jupyter() -> bool:
     """True in a kernel started by a Jupyter server (JupyterLab, Notebook), which sets
     JPY_SESSION_NAME; False when a notebook is executed headless (website build, nbval)."""
     return bool(os.environ.get("JPY_SESSION_NAME"))
+
+
+#: The progress file's format, shared with the website's script (_static/progress.js): an object
+#: ``{"schema": PROGRESS_SCHEMA, "version": PROGRESS_VERSION, "pages": {...}, "answered": {...},
+#: "exercises": {sheet: {"questions": [ids], "results": {id: {"passed": bool, "at": iso}}}}}``.
+PROGRESS_SCHEMA = "inside-neural-networks/progress"
+PROGRESS_VERSION = 1
+PROGRESS_ENV = "NN_PROGRESS_FILE"
+DEFAULT_PROGRESS_FILE = Path("~/.inside-neural-networks/progress.json")
+
+
+def progress_file() -> Path | None:
+    """Where ``check`` records progress, or None when it records nothing (see the module text)."""
+    named = os.environ.get(PROGRESS_ENV, "").strip()
+    if named.lower() in ("off", "0", "none", "false"):
+        return None
+    if named:
+        return Path(named).expanduser()
+    return DEFAULT_PROGRESS_FILE.expanduser() if in_jupyter() else None
+
+
+def empty_progress() -> dict[str, Any]:
+    return {"schema": PROGRESS_SCHEMA, "version": PROGRESS_VERSION, "pages": {}, "answered": {},
+            "exercises": {}}
+
+
+def read_progress(path: Path) -> dict[str, Any]:
+    """The progress in ``path``; an empty record if there is no file.
+
+    Raises ValueError when the file is not a progress file this version understands."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return empty_progress()
+    data = json.loads(text)
+    if not isinstance(data, dict) or data.get("schema") != PROGRESS_SCHEMA:
+        raise ValueError(f"{path} is not a progress file (expected \"schema\": "
+                         f"\"{PROGRESS_SCHEMA}\")")
+    version = data.get("version")
+    if not isinstance(version, int) or not 1 <= version <= PROGRESS_VERSION:
+        raise ValueError(f"{path} has progress version {version!r}; this nngrade reads versions "
+                         f"1 to {PROGRESS_VERSION}")
+    for key in ("pages", "answered", "exercises"):
+        if not isinstance(data.get(key, {}), dict):
+            raise ValueError(f"{path}: \"{key}\" must be an object")
+        data.setdefault(key, {})
+    return data
+
+
+def record_result(path: Path, sheet: str, questions: list[str], question: str, passed: bool,
+                  *, now: datetime | None = None) -> None:
+    """Record in ``path`` that ``question`` of ``sheet`` passed (or failed) its public tests.
+
+    Keeps everything else in the file; written to a temporary file that then replaces it, so a
+    reader never sees half a file. Raises OSError or ValueError (bad existing file)."""
+    data = read_progress(path)
+    at = (now or datetime.now(UTC)).isoformat(timespec="seconds").replace("+00:00", "Z")
+    entry = data["exercises"].get(sheet)
+    if not isinstance(entry, dict) or not isinstance(entry.get("results", {}), dict):
+        entry = {}  # a damaged entry of this sheet is replaced, the rest of the file kept
+    entry["questions"] = list(questions)
+    entry.setdefault("results", {})[question] = {"passed": bool(passed), "at": at}
+    data["exercises"][sheet] = entry
+    data["version"] = PROGRESS_VERSION
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".progress-", suffix=".json", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=1, sort_keys=True)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _save_progress(sheet: str, questions: list[str], question: str, passed: bool) -> str | None:
+    """Record the result where ``progress_file()`` says; a line to show if that failed."""
+    path = progress_file()
+    if path is None:
+        return None
+    try:
+        record_result(path, sheet, questions, question, passed)
+    except (OSError, ValueError) as exc:  # progress is a convenience: never fail the check
+        return f"  (Your progress was not saved to {path}: {exc})"
+    return None
 
 
 class Report:
@@ -102,6 +199,7 @@ def checker(sheet: str) -> Callable[[str], Report]:
         fn = env.get(name)
         lines = [f"{question}: {name}() -- {len(spec['public'])} public test(s)"]
         passed = False
+        results: list[tuple[str, Verdict]] = []
         if not callable(fn):
             lines.append(f"  not found: define a function called {name}() in the answer cell "
                          f"(did you rename it, or not run the cell?)")
@@ -121,6 +219,10 @@ def checker(sheet: str) -> Callable[[str], Report]:
                     lines += _dependencies(question, fn, env)
         lines.append(f"  Grading uses {spec['hidden_tests']} hidden test(s) worth "
                      f"{spec['points']:g} point(s) with other inputs; public tests earn no points.")
+        if callable(fn) and not (results and results[0][1].kind == "not_implemented"):
+            problem = _save_progress(sheet, list(public["questions"]), question, passed)
+            if problem:
+                lines.append(problem)
         return Report(lines, spec["link"], passed)
 
     def _dependencies(question: str, fn: Callable[..., Any], env: dict[str, Any]) -> list[str]:

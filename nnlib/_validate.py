@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 
 
-def as_float_array(a: Any, name: str) -> np.ndarray:
-    """Return ``a`` as a float64 C-contiguous array; reject strings, objects, empty, NaN and inf."""
+def as_float_array(a: Any, name: str, dtype: Any = np.float64) -> np.ndarray:
+    """Return ``a`` as a float64 (or ``dtype``) C-contiguous array; reject strings, objects, empty,
+    NaN and inf."""
     if isinstance(a, (str, bytes)):
         raise TypeError(f"{name} must be an array of numbers, got a string {a!r:.40}")
     try:
@@ -30,7 +31,7 @@ def as_float_array(a: Any, name: str) -> np.ndarray:
     if arr.size == 0:
         raise ValueError(f"{name} is empty (shape {arr.shape}); expected at least one row "
                          f"and one column")
-    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    arr = np.ascontiguousarray(arr, dtype=dtype)
     if not np.all(np.isfinite(arr)):
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise ValueError(f"{name} contains {bad} NaN or inf value(s); expected only finite "
@@ -38,9 +39,10 @@ def as_float_array(a: Any, name: str) -> np.ndarray:
     return arr
 
 
-def check_X(X: Any, n_in: int, name: str = "X") -> np.ndarray:
-    """Validate an input batch: 2-D, numeric, finite, ``n_in`` columns. Returns float64 C array."""
-    arr = as_float_array(X, name)
+def check_X(X: Any, n_in: int, name: str = "X", dtype: Any = np.float64) -> np.ndarray:
+    """Validate an input batch: 2-D, numeric, finite, ``n_in`` columns. Returns a float64 (or
+    ``dtype``) C array."""
+    arr = as_float_array(X, name, dtype)
     if arr.ndim == 1:
         raise ValueError(
             f"{name} must be 2-D with shape (N, {n_in}), got 1-D shape {arr.shape}. "
@@ -55,9 +57,11 @@ def check_X(X: Any, n_in: int, name: str = "X") -> np.ndarray:
     return arr
 
 
-def check_y(y: Any, n_rows: int, n_out: int, name: str = "y", x_name: str = "X") -> np.ndarray:
-    """Validate targets: (N, n_out) (or 1-D length N when n_out == 1), numeric, finite."""
-    arr = as_float_array(y, name)
+def check_y(y: Any, n_rows: int, n_out: int, name: str = "y", x_name: str = "X",
+            dtype: Any = np.float64) -> np.ndarray:
+    """Validate targets: (N, n_out) (or 1-D length N when n_out == 1), numeric, finite; returned
+    as a float64 (or ``dtype``) C array."""
+    arr = as_float_array(y, name, dtype)
     if arr.ndim == 1:
         if n_out != 1:
             raise ValueError(
@@ -141,3 +145,50 @@ def as_generator(seed: Any, name: str = "seed") -> np.random.Generator:
     if seed is None or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool)):
         return np.random.default_rng(seed)
     raise TypeError(f"{name} must be an int, a numpy.random.Generator or None, got {seed!r}")
+
+
+def check_dropout(dropout: Any, hidden_layers: int) -> tuple[float, ...]:
+    """Dropout rates, one per hidden layer, each a real number p in [0, 1): from one rate (used for
+    every hidden layer) or a sequence with one rate per hidden layer (chapter 12,
+    {ref}`sec-dropout`)."""
+    def rate(value: Any, name: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{name} must be a number in [0, 1) (the probability of dropping a "
+                            f"hidden unit), got {value!r}")
+        v = float(value)
+        if not (0.0 <= v < 1.0):
+            raise ValueError(f"{name} must be in [0, 1) (the probability of dropping a hidden unit; "
+                             f"1 would drop every unit), got {value!r}")
+        return v
+
+    if isinstance(dropout, numbers.Real) and not isinstance(dropout, bool):
+        p = rate(dropout, "dropout")
+        if p and hidden_layers == 0:
+            raise ValueError(f"dropout={dropout!r} needs a hidden layer to act on, but the network "
+                             f"has none (sizes has 2 entries); use dropout=0")
+        return (p,) * hidden_layers
+    if isinstance(dropout, (str, bytes)) or not isinstance(dropout, Iterable):
+        raise TypeError(f"dropout must be a number in [0, 1) or a sequence with one such rate per "
+                        f"hidden layer, got {dropout!r}")
+    rates = list(dropout)
+    if len(rates) != hidden_layers:
+        raise ValueError(f"dropout has {len(rates)} rate(s) {rates} but the network has "
+                         f"{hidden_layers} hidden layer(s); give one rate, or one per hidden layer")
+    return tuple(rate(r, f"dropout[{i}]") for i, r in enumerate(rates))
+
+
+#: The dtypes a network may compute in.
+DTYPES: tuple[str, ...] = ("float64", "float32")
+
+
+def check_dtype(dtype: Any) -> np.dtype:
+    """``np.dtype("float64")`` or ``np.dtype("float32")`` from a name, a NumPy type or dtype
+    (chapter 9, {ref}`sec-float32`)."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is None or dtype is None or dt.name not in DTYPES:
+        raise ValueError(f"dtype must be one of {', '.join(map(repr, DTYPES))} (or np.float64, "
+                         f"np.float32), got {dtype!r}")
+    return dt

@@ -91,6 +91,27 @@ def circles(n: int = 200, noise: float = 0.05, factor: float = 0.5,
     return _finish(parts, [np.zeros(n0), np.ones(n1)], rng, noise)
 
 
+def noisy_xor(n: int = 200, noise: float = 0.1, seed: Any = 0) -> tuple[np.ndarray, np.ndarray]:
+    """XOR as a cloud of n points: class 0 in the quadrants where x1 x2 > 0, class 1 where x1 x2 < 0.
+
+    Each class has half its points in each of its two quadrants, with |x1|, |x2| ~ U(0.1, 1)
+    (a margin of 0.1 along the axes) and signs fixed by the quadrant, then N(0, noise^2) added;
+    so without noise y = [x1 > 0] XOR [x2 > 0], the truth table of :func:`xor` spread over the
+    plane. The playground's XOR ({ref}`sec-playground`); the XOR problem is chapter 2's
+    ({ref}`sec-xor`).
+    """
+    rng = as_generator(seed)
+    noise = check_nonnegative(noise, "noise")
+    quadrants = (((1.0, 1.0), (-1.0, -1.0)), ((-1.0, 1.0), (1.0, -1.0)))   # class 0, class 1
+    parts, labels = [], []
+    for c, m in enumerate(_halves(n)):
+        for q, k in enumerate((m - m // 2, m // 2)):
+            signs = np.array(quadrants[c][q])
+            parts.append(signs * rng.uniform(0.1, 1.0, size=(k, 2)))
+            labels.append(np.full(k, float(c)))
+    return _finish(parts, labels, rng, noise)
+
+
 @functools.lru_cache(maxsize=1)
 def _digits_raw() -> np.ndarray:
     with gzip.open(_DATA / "digits.csv.gz", "rt") as fh:

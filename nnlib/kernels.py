@@ -15,6 +15,13 @@ Layout (shared by every kernel)::
     zbuf, abuf, dbuf
             float64 (R * (n_1 + ... + n_L),): Z_l, A_l and delta_l for a batch of up to
             R rows; layer l starts at R * (n_1 + ... + n_{l-1}).
+    keep    float64 (L,): 1 - p_l, the keep probability of inverted dropout in layer l (1: none).
+    mbuf    zbuf's layout: the dropout mask M_l = m_l / (1 - p_l) of the layers with keep < 1;
+            empty (length 0): no dropout (inference, or a network without it).
+
+Every float array may also be float32 (``MLP(..., dtype="float32")``): Numba compiles a float32
+version on first use; matrix products then run in float32 (BLAS sgemm), and sums (the loss) are
+accumulated in float64.
 
 Activation and loss codes come from :mod:`nnlib.activations` and :mod:`nnlib.losses`, which own
 them; ``view2d`` (a matrix view of a block of a flat buffer) is low-level plumbing in ``_view``.
@@ -29,7 +36,7 @@ import math
 import numpy as np
 from numba import njit
 
-from ._view import view2d
+from ._view import view1d, view2d
 from .activations import IDENTITY, SIGMOID, SOFTMAX, TANH
 from .losses import BCE, MSE
 
@@ -97,7 +104,8 @@ def activate(Z, A, code):
 
 @njit(cache=True, inline="always")
 def activation_backward(G, Z, A, code):
-    """In place G <- dL/dZ from G = dL/dA: G * f'(Z) (sigma' = A(1-A), tanh' = 1-A^2, relu' = [Z>0]);
+    """In place G <- dL/dZ from G = dL/dA: G * f'(Z) (sigma' = A(1-A), tanh' = 1-A^2, relu' = [A>0],
+    i.e. [Z>0]: every derivative is read from A alone);
     softmax: G_i <- A_i * (G_i - sum_j G_ij A_ij) (Jacobian-vector product).
 
     Derived in chapter 6, *Backpropagation* ({ref}`sec-delta`).
@@ -119,7 +127,7 @@ def activation_backward(G, Z, A, code):
                 G[i, j] *= A[i, j] * (1.0 - A[i, j])
             elif code == TANH:
                 G[i, j] *= 1.0 - A[i, j] * A[i, j]
-            elif Z[i, j] <= 0.0:
+            elif A[i, j] <= 0.0:            # relu: A = max(Z, 0) > 0 exactly when Z > 0
                 G[i, j] = 0.0
 
 
@@ -208,23 +216,35 @@ def dense_backward(X, delta, dW, db):
 
 
 @njit(cache=True)
-def forward(params, sizes, acts, X, R, zbuf, abuf):
+def forward(params, sizes, acts, X, R, zbuf, abuf, keep, mbuf):
     """Forward pass of the whole network on X (n <= R rows): Z_l = A_{l-1} W_l + b_l, A_l = f_l(Z_l).
 
-    Derived in chapter 5, *Forward propagation* ({ref}`sec-forward-batch`).
+    Inverted dropout when ``mbuf`` is not empty: for every hidden layer l with keep probability
+    ``keep[l-1]`` = 1 - p_l < 1, the next layer reads A~_l = M_l * A_l, where ``mbuf`` (zbuf's
+    layout) holds M_l = m_l / (1 - p_l), m_l in {0, 1}. A~_l is written over Z_l (the backward
+    pass needs only A_l of a hidden layer: every f' is read from A), so ``abuf`` keeps A_l.
+    Derived in chapter 5, *Forward propagation* ({ref}`sec-forward-batch`); dropout in chapter 12
+    ({ref}`sec-dropout`).
     """
     n = X.shape[0]
     po = np.int64(0)  # typed int64, not the literal 0 (which would compile view2d twice)
     zo = np.int64(0)
+    dropping = mbuf.shape[0] > 0
     A_prev = X
     for l in range(1, sizes.shape[0]):
         n_in, n_out = sizes[l - 1], sizes[l]
         W = view2d(params, po, n_in, n_out)
-        b = params[po + n_in * n_out:po + n_in * n_out + n_out]
+        b = view1d(params, po + n_in * n_out, n_out)
         Z = view2d(zbuf, zo, n, n_out)
         A = view2d(abuf, zo, n, n_out)
         dense_forward(A_prev, W, b, acts[l - 1], Z, A)
         A_prev = A
+        if dropping and keep[l - 1] < 1.0:
+            M = view2d(mbuf, zo, n, n_out)
+            for i in range(n):
+                for j in range(n_out):
+                    Z[i, j] = A[i, j] * M[i, j]
+            A_prev = Z
         po += n_in * n_out + n_out
         zo += R * n_out
 
@@ -290,37 +310,53 @@ def loss_only(code, Z, A, Y):
 
 
 @njit(cache=True)
-def backward(params, sizes, acts, loss_code, X, Y, R, zbuf, abuf, dbuf, grads):
+def backward(params, sizes, acts, loss_code, X, Y, R, zbuf, abuf, dbuf, grads, keep, mbuf):
     """Backpropagation after :func:`forward`; writes dW_l, db_l into ``grads`` and returns the loss.
 
     delta_L = dL/dZ_L; delta_l = (delta_{l+1} W_{l+1}^T) * f'(Z_l); dW_l = A_{l-1}^T delta_l;
     db_l = sum over rows of delta_l. Gradients are overwritten, never accumulated.
-    Derived in chapter 6, *Backpropagation* ({ref}`sec-backprop-vectorised`).
+    With inverted dropout (same ``keep``, ``mbuf`` as :func:`forward`): dW_{l+1} = A~_l^T delta_{l+1}
+    and delta_l = (delta_{l+1} W_{l+1}^T) * M_l * f'(Z_l), M_l = m_l / (1 - p_l) (the same mask).
+    Derived in chapter 6, *Backpropagation* ({ref}`sec-backprop-vectorised`); dropout in chapter 12
+    ({ref}`sec-dropout`).
     """
     n = X.shape[0]
     L = sizes.shape[0] - 1
     zo = output_offset(sizes, R)
     po = params.shape[0]
     k = sizes[L]
+    dropping = mbuf.shape[0] > 0
     Z, A, D = view2d(zbuf, zo, n, k), view2d(abuf, zo, n, k), view2d(dbuf, zo, n, k)
     loss = loss_and_delta(loss_code, Z, A, Y, D)
-    if loss_code == MSE:
-        activation_backward(D, Z, A, acts[L - 1])
     for l in range(L, 0, -1):
         n_in, n_out = sizes[l - 1], sizes[l]
         po -= n_in * n_out + n_out
         W = view2d(params, po, n_in, n_out)
         dW = view2d(grads, po, n_in, n_out)
-        db = grads[po + n_in * n_out:po + n_in * n_out + n_out]
+        db = view1d(grads, po + n_in * n_out, n_out)
         delta = view2d(dbuf, zo, n, n_out)
+        # delta holds dL/dA_l (from mse at the output, from layer l+1 below it): times f'_l, read
+        # from A_l (one call site: each inlined copy costs compile time). bce and cross_entropy
+        # give dL/dZ_L directly.
+        if l < L or loss_code == MSE:
+            A_l = view2d(abuf, zo, n, n_out)
+            activation_backward(delta, A_l, A_l, acts[l - 1])
+        # the layer's input: X, A_{l-1}, or the thinned A~_{l-1} (held in Z_{l-1}) with dropout;
+        # one call site of dense_backward (each inlined copy costs compile time)
+        zo_prev = zo - R * n_in
+        A_in = X
+        dropped = False
         if l > 1:
-            zo_prev = zo - R * n_in
-            A_prev = view2d(abuf, zo_prev, n, n_in)
+            dropped = dropping and keep[l - 2] < 1.0
+            A_in = view2d(zbuf if dropped else abuf, zo_prev, n, n_in)
+        dense_backward(A_in, delta, dW, db)
+        if l > 1:
             D_prev = view2d(dbuf, zo_prev, n, n_in)
-            dense_backward(A_prev, delta, dW, db)
             matmul_nt(delta, W, D_prev)
-            activation_backward(D_prev, view2d(zbuf, zo_prev, n, n_in), A_prev, acts[l - 2])
+            if dropped:
+                M = view2d(mbuf, zo_prev, n, n_in)
+                for i in range(n):
+                    for j in range(n_in):
+                        D_prev[i, j] *= M[i, j]
             zo = zo_prev
-        else:
-            dense_backward(X, delta, dW, db)
     return loss

@@ -53,7 +53,8 @@ def init_weights(W: np.ndarray, method: str, rng: np.random.Generator) -> None:
 
 
 def _apply(X: np.ndarray, W: np.ndarray, b: np.ndarray, code: int) -> tuple[np.ndarray, np.ndarray]:
-    Z = np.empty((X.shape[0], W.shape[1]))
+    X = X.astype(W.dtype, copy=False)      # a float32 network computes in float32
+    Z = np.empty((X.shape[0], W.shape[1]), W.dtype)
     A = np.empty_like(Z)
     K.dense_forward(X, W, b, code, Z, A)
     return Z, A
@@ -63,14 +64,14 @@ def _apply(X: np.ndarray, W: np.ndarray, b: np.ndarray, code: int) -> tuple[np.n
 def _forward(layer: Dense | Layer, X: Any) -> np.ndarray:
     X = check_X(X, layer.n_in)
     layer.Z, layer.A = _apply(X, layer.W, layer.b, layer.code)
-    layer.X = X
+    layer.X = X.astype(layer.W.dtype, copy=False)
     return layer.A
 
 
 def _backward(layer: Dense | Layer, dA: Any) -> np.ndarray:
     if layer.A is None:
         raise RuntimeError("call forward(X) before backward(dA)")
-    delta = as_float_array(dA, "dA").copy()
+    delta = as_float_array(dA, "dA").astype(layer.W.dtype)
     if delta.shape != layer.A.shape:
         raise ValueError(f"dA must have the shape of the layer output {layer.A.shape}, got "
                          f"{delta.shape}")

@@ -8,11 +8,22 @@ import numpy as np
 
 from . import losses, train
 from ._lazy import kernels as K
-from ._validate import as_generator, check_nonnegative, check_sizes, check_X, check_y
+from ._validate import (
+    as_float_array,
+    as_generator,
+    check_dropout,
+    check_dtype,
+    check_int,
+    check_nonnegative,
+    check_sizes,
+    check_X,
+    check_y,
+)
 from .activations import CODES, check_hidden, check_output
 from .layers import Layer, check_init, init_weights
 
 Grads = list[tuple[np.ndarray, np.ndarray]]
+_NO_MASK = np.zeros(0)
 
 
 class MLP:
@@ -25,13 +36,26 @@ class MLP:
     from ``seed`` (an int or a numpy Generator; never global random state); biases start at 0.
     ``layers[l-1]`` is layer l (a :class:`~nnlib.layers.Layer`: its W and b are views into
     ``params``).
+
+    ``dropout`` p (one rate for every hidden layer, or a sequence with one rate per hidden layer,
+    each in [0, 1)): inverted dropout during ``fit`` only: h~ = m * h / (1 - p) with
+    m ~ Bernoulli(1 - p) per unit and row, so E[h~] = h; the backward pass multiplies by the same
+    m / (1 - p). ``forward``, ``predict`` and ``loss`` use no dropout (nothing to rescale);
+    ``loss_and_grads(..., mask=...)`` applies a given mask (see :meth:`dropout_mask`).
+
+    ``dtype`` "float64" (default) or "float32": the dtype of ``params``, of every activation,
+    gradient and optimiser state in ``fit`` (matrix products in float32 BLAS; losses summed in
+    float64). Gradient checks need float64 (:func:`nnlib.gradcheck` refuses a float32 network; use
+    :meth:`astype`).
     Derived in chapter 5, *Forward propagation* ({ref}`sec-forward-batch`), chapter 6,
     *Backpropagation* ({ref}`sec-backprop-vectorised`, initialisation in
-    {ref}`sec-initialisation`) and chapter 8 ({ref}`sec-mlp-nnlib`).
+    {ref}`sec-initialisation`), chapter 8 ({ref}`sec-mlp-nnlib`), chapter 9 (float32:
+    {ref}`sec-float32`) and chapter 12 (dropout: {ref}`sec-dropout`).
     """
 
     def __init__(self, sizes: list[int], hidden: str = "tanh", output: str = "sigmoid",
-                 init: str | None = None, seed: Any = None) -> None:
+                 init: str | None = None, seed: Any = None, dropout: Any = 0.0,
+                 dtype: Any = "float64") -> None:
         #: Layer widths [n_0, n_1, ..., n_L].
         self.sizes = check_sizes(sizes)
         #: Activation of the hidden layers.
@@ -40,17 +64,33 @@ class MLP:
         self.output = check_output(output)
         #: Initialisation rule of the weights, "xavier" or "he" ({ref}`sec-initialisation`).
         self.init = check_init(init, self.hidden)
-        #: The network's random generator (initial weights; ``fit``'s shuffles when it gets no seed).
+        #: Dropout rate p_l of each hidden layer (a tuple of len(sizes) - 2 floats in [0, 1)).
+        self.dropout: tuple[float, ...] = check_dropout(dropout, len(self.sizes) - 2)
+        dtype = check_dtype(dtype)
+        #: The network's random generator (initial weights; ``fit``'s shuffles and dropout masks
+        #: when it gets no seed).
         self.rng = as_generator(seed)
         n_params = sum(a * b + b for a, b in zip(self.sizes[:-1], self.sizes[1:]))
-        #: Every weight and bias in one flat float64 array: W_1, b_1, W_2, b_2, ...
-        #: (sum_l n_{l-1} n_l + n_l numbers; chapter 3, {ref}`sec-parameter-count`). Biases start at 0.
-        self.params = np.zeros(n_params)
+        #: Every weight and bias in one flat array (float64, or float32 with ``dtype="float32"``):
+        #: W_1, b_1, W_2, b_2, ... (sum_l n_{l-1} n_l + n_l numbers; chapter 3,
+        #: {ref}`sec-parameter-count`). Biases start at 0.
+        self.params = np.zeros(n_params, dtype=dtype)
         #: Layer l as ``layers[l-1]``: a :class:`~nnlib.layers.Layer` whose W and b are views into
         #: ``params`` ({ref}`sec-forward-batch`).
         self.layers: list[Layer] = self._build()
-        for layer in self.layers:                 # one draw per layer, first to last
-            init_weights(layer.W, self.init, self.rng)
+        for layer in self.layers:                 # one draw per layer, first to last (in float64,
+            init_weights(layer.W, self.init, self.rng)  # rounded to float32 for a float32 network)
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The dtype of ``params`` and of every computation: float64 or float32 ({ref}`sec-float32`)."""
+        return self.params.dtype
+
+    @property
+    def _keep(self) -> np.ndarray:
+        keep = np.ones(len(self.sizes) - 1)
+        keep[:len(self.dropout)] = 1.0 - np.array(self.dropout, dtype=np.float64)
+        return keep
 
     def _build(self) -> list[Layer]:
         """The layers laid over ``params`` (views; the values are left as they are)."""
@@ -68,7 +108,7 @@ class MLP:
     @property
     def decay_mask(self) -> np.ndarray:
         """1.0 where ``params`` holds a weight, 0.0 where it holds a bias (biases are not decayed)."""
-        mask = np.zeros_like(self.params)
+        mask = np.zeros(self.params.shape)
         o = 0
         for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:]):
             mask[o:o + n_in * n_out] = 1.0
@@ -76,12 +116,59 @@ class MLP:
         return mask
 
     # ----------------------------------------------------------------- forward pass
-    def _run_forward(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _run_forward(self, X: np.ndarray, mbuf: np.ndarray = _NO_MASK
+                     ) -> tuple[np.ndarray, np.ndarray]:
         n = X.shape[0]
         width = int(self._sizes[1:].sum())
-        zbuf, abuf = np.empty(n * width), np.empty(n * width)
-        K.forward(self.params, self._sizes, self._acts, X, n, zbuf, abuf)
+        zbuf, abuf = np.empty(n * width, self.dtype), np.empty(n * width, self.dtype)
+        K.forward(self.params, self._sizes, self._acts, X, n, zbuf, abuf, self._keep,
+                  mbuf.astype(self.dtype, copy=False))
         return zbuf, abuf
+
+    def _input(self, X: Any, name: str = "X") -> np.ndarray:
+        return check_X(X, self.sizes[0], name=name, dtype=self.dtype)
+
+    def _targets(self, loss: str, y: Any, n: int) -> np.ndarray:
+        return losses.check_targets(loss, check_y(y, n, self.sizes[-1], dtype=self.dtype))
+
+    # ----------------------------------------------------------------- dropout
+    def dropout_mask(self, n: int, seed: Any = None) -> list[np.ndarray]:
+        """One dropout mask per hidden layer for a batch of ``n`` rows: m_l (n, n_l) of 0.0 and 1.0,
+        m ~ Bernoulli(1 - p_l) (all ones where p_l = 0), drawn from ``seed`` (an int or Generator;
+        default: the network's generator). Pass it to ``loss_and_grads(..., mask=...)`` or
+        ``loss(..., mask=...)`` to hold the mask fixed, e.g. for a gradient check
+        (chapter 12, {ref}`sec-dropout`)."""
+        n = check_int(n, "n")
+        rng = self.rng if seed is None else as_generator(seed)
+        return [(rng.random((n, width)) < 1.0 - p).astype(np.float64) if p else np.ones((n, width))
+                for p, width in zip(self.dropout, self.sizes[1:-1])]
+
+    def _mask_buffer(self, mask: Any, n: int) -> np.ndarray:
+        """mbuf (the kernels' layout) holding M_l = m_l / (1 - p_l) for a given mask."""
+        if mask is None:
+            return _NO_MASK
+        hidden = len(self.sizes) - 2
+        if not isinstance(mask, (list, tuple)) or len(mask) != hidden:
+            raise ValueError(f"mask must be a list with one (N, n_l) array of 0s and 1s per hidden "
+                             f"layer ({hidden} for sizes={self.sizes}), e.g. net.dropout_mask(N); "
+                             f"got {type(mask).__name__}"
+                             + (f" of length {len(mask)}" if isinstance(mask, (list, tuple)) else ""))
+        width = sum(self.sizes[1:])
+        mbuf = np.ones(n * width)
+        o = 0
+        for l, (m, p, k) in enumerate(zip(mask, self.dropout, self.sizes[1:-1])):
+            m = as_float_array(m, f"mask[{l}]")
+            if m.shape != (n, k):
+                raise ValueError(f"mask[{l}] has shape {m.shape}; expected ({n}, {k}): one row per "
+                                 f"input row, one column per unit of hidden layer {l + 1}")
+            if not np.all((m == 0.0) | (m == 1.0)):
+                raise ValueError(f"mask[{l}] must hold only 0 (dropped) and 1 (kept)")
+            if p == 0.0 and not np.all(m == 1.0):
+                raise ValueError(f"mask[{l}] drops units of hidden layer {l + 1}, whose dropout "
+                                 f"rate is 0 (dropout={self.dropout}); its mask must be all ones")
+            mbuf[o:o + n * k] = m.ravel() / (1.0 - p)
+            o += n * k
+        return mbuf
 
     def _output(self, buf: np.ndarray, n: int) -> np.ndarray:
         o = K.output_offset(self._sizes, n)
@@ -89,8 +176,9 @@ class MLP:
 
     def forward(self, X: Any) -> np.ndarray:
         """The network output A_L (N, sizes[-1]) for a batch X (N, sizes[0]), all layers in one
-        compiled call: A_0 = X, A_l = f_l(A_{l-1} W_l + b_l) (chapter 5, {ref}`sec-forward-batch`)."""
-        X = check_X(X, self.sizes[0])
+        compiled call: A_0 = X, A_l = f_l(A_{l-1} W_l + b_l) (chapter 5, {ref}`sec-forward-batch`).
+        No dropout (inverted dropout needs no rescaling at inference; {ref}`sec-dropout`)."""
+        X = self._input(X)
         _, abuf = self._run_forward(X)
         return self._output(abuf, X.shape[0]).copy()
 
@@ -103,7 +191,7 @@ class MLP:
         numbers as :meth:`forward` (same compiled layer kernel).
         Derived in chapter 5, *Forward propagation* ({ref}`sec-forward-batch`).
         """
-        X = check_X(X, self.sizes[0])
+        X = self._input(X)
         zs, activations = [], [X]
         for layer in self.layers:
             Z, A = layer.apply(activations[-1])
@@ -112,34 +200,42 @@ class MLP:
         return zs, activations
 
     # ----------------------------------------------------------------- losses and gradients
-    def loss(self, X: Any, y: Any, loss: str = "mse") -> float:
-        """The mean loss (mse, bce or cross_entropy; see :mod:`nnlib.losses`) of the network on (X, y).
+    def loss(self, X: Any, y: Any, loss: str = "mse", mask: Any = None) -> float:
+        """The mean loss (mse, bce or cross_entropy; see :mod:`nnlib.losses`) of the network on (X, y);
+        with ``mask`` (see :meth:`dropout_mask`), of the network thinned by that dropout mask.
 
-        Derived in chapter 6, *Backpropagation* ({ref}`sec-delta`).
+        Derived in chapter 6, *Backpropagation* ({ref}`sec-delta`); dropout in chapter 12
+        ({ref}`sec-dropout`).
         """
         code = losses.code_for(loss, self.output)
-        X = check_X(X, self.sizes[0])
-        Y = losses.check_targets(loss, check_y(y, X.shape[0], self.sizes[-1]))
-        zbuf, abuf = self._run_forward(X)
+        X = self._input(X)
+        Y = self._targets(loss, y, X.shape[0])
         n = X.shape[0]
+        zbuf, abuf = self._run_forward(X, self._mask_buffer(mask, n))
         return float(K.loss_only(code, self._output(zbuf, n), self._output(abuf, n), Y))
 
-    def loss_and_grads(self, X: Any, y: Any, loss: str = "mse",
-                       weight_decay: float = 0.0) -> tuple[float, Grads]:
+    def loss_and_grads(self, X: Any, y: Any, loss: str = "mse", weight_decay: float = 0.0,
+                       mask: Any = None) -> tuple[float, Grads]:
         """(L, [(dW_1, db_1), ..., (dW_L, db_L)]) by backpropagation; fresh arrays on every call.
 
         With weight decay lam: L += (lam/2) sum_l ||W_l||^2 and dW_l += lam W_l (biases not decayed).
+        With a dropout ``mask`` [m_1, ..., m_{L-1}] (0/1 arrays (N, n_l), e.g. from
+        :meth:`dropout_mask`): the thinned network h~_l = m_l * h_l / (1 - p_l), and the gradient
+        of that network's loss, the mask held fixed (so it can be checked by finite differences
+        with ``gradcheck(..., mask=mask)``). Without a mask: no dropout.
         Derived in chapter 6, *Backpropagation* ({ref}`sec-backprop-vectorised`); L2 in chapter 9
-        ({ref}`sec-l2`).
+        ({ref}`sec-l2`); dropout in chapter 12 ({ref}`sec-dropout`).
         """
         code = losses.code_for(loss, self.output)
         lam = check_nonnegative(weight_decay, "weight_decay")
-        X = check_X(X, self.sizes[0])
-        Y = losses.check_targets(loss, check_y(y, X.shape[0], self.sizes[-1]))
+        X = self._input(X)
+        Y = self._targets(loss, y, X.shape[0])
         n = X.shape[0]
-        zbuf, abuf = self._run_forward(X)
+        mbuf = self._mask_buffer(mask, n).astype(self.dtype, copy=False)
+        zbuf, abuf = self._run_forward(X, mbuf)
         dbuf, flat = np.empty_like(zbuf), np.empty_like(self.params)
-        value = K.backward(self.params, self._sizes, self._acts, code, X, Y, n, zbuf, abuf, dbuf, flat)
+        value = K.backward(self.params, self._sizes, self._acts, code, X, Y, n, zbuf, abuf, dbuf, flat,
+                           self._keep, mbuf)
         if lam:
             mask = self.decay_mask
             value += 0.5 * lam * float(np.sum(mask * self.params ** 2))
@@ -187,6 +283,19 @@ class MLP:
         new.layers = new._build()
         return new
 
+    def astype(self, dtype: Any) -> MLP:
+        """A copy of the network in ``dtype`` ("float64" or "float32"): same sizes, activations,
+        dropout and parameter values (rounded to float32 for "float32"), e.g. a float64 copy of a
+        float32 network for a gradient check ({ref}`sec-float32`)."""
+        new = self.copy()
+        new.params = self.params.astype(check_dtype(dtype))
+        new.layers = new._build()
+        return new
+
     def __repr__(self) -> str:
-        return f"MLP({self.sizes}, hidden={self.hidden!r}, output={self.output!r})"
+        extra = f", dropout={self.dropout if len(set(self.dropout)) > 1 else self.dropout[0]}" \
+            if any(self.dropout) else ""
+        if self.dtype != np.float64:
+            extra += f", dtype={self.dtype.name!r}"
+        return f"MLP({self.sizes}, hidden={self.hidden!r}, output={self.output!r}{extra})"
 

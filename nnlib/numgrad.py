@@ -56,18 +56,30 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: Any, h: float = 1e-5
 
 
 def gradcheck(net, X: Any, y: Any, loss: str = "mse", h: float = 1e-5,
-              weight_decay: float = 0.0) -> float:
+              weight_decay: float = 0.0, mask: Any = None) -> float:
     """Max relative error between backprop's gradient and central differences over every parameter:
     ``relative_error(g, g_num)`` with g from ``net.loss_and_grads`` and g_num from
     :func:`numerical_gradient` of the loss (plus (lam/2) sum ||W||^2 with ``weight_decay`` lam).
+    With a dropout ``mask`` (``net.dropout_mask(N)``), both use that same mask, held fixed.
 
-    Derived in chapter 6, *Backpropagation* ({ref}`sec-backprop-vectorised`).
+    The network must be float64: in float32 the loss is rounded to about 1e-7 relative, and
+    (f(x+h) - f(x-h)) / 2h with h = 1e-5 loses nearly every digit to that rounding; a float32
+    network is refused with a ValueError (check ``net.astype("float64")`` instead).
+    Derived in chapter 6, *Backpropagation* ({ref}`sec-backprop-vectorised`); float32 in chapter 9
+    ({ref}`sec-float32`); dropout in chapter 12 ({ref}`sec-dropout`).
     """
-    _, grads = net.loss_and_grads(X, y, loss=loss, weight_decay=weight_decay)
+    params = getattr(net, "params", None)
+    if isinstance(params, np.ndarray) and params.dtype != np.float64:
+        raise ValueError(
+            f"gradcheck needs a float64 network, but net.params is {params.dtype}: central "
+            f"differences (f(x+h) - f(x-h)) / 2h with h={h:g} drown in float32 rounding (about 1e-7 "
+            f"of the loss). Check a float64 copy instead: gradcheck(net.astype('float64'), ...)")
+    kw = {} if mask is None else {"mask": mask}
+    _, grads = net.loss_and_grads(X, y, loss=loss, weight_decay=weight_decay, **kw)
     analytic = np.concatenate([g.ravel() for pair in grads for g in pair])
 
     def f(_: np.ndarray) -> float:
-        value = net.loss(X, y, loss=loss)
+        value = net.loss(X, y, loss=loss, **kw)
         if weight_decay:
             value += 0.5 * weight_decay * float(np.sum(net.decay_mask * net.params ** 2))
         return value

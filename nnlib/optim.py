@@ -1,6 +1,6 @@
 """Optimisers over a flat parameter buffer: SGD with momentum and weight decay, and Adam.
 
-``params`` is an MLP (its flat ``params``; biases are not decayed) or any float64 1-D array
+``params`` is an MLP (its flat ``params``; biases are not decayed) or any float64 (or float32) 1-D array
 (updated in place; every entry decayed). ``step(grads)`` takes the flat gradient or the list
 [(dW, db), ...] returned by ``MLP.loss_and_grads``. The same compiled updates run inside ``fit``.
 
@@ -77,17 +77,18 @@ def settings(optimizer: str, lr: float, momentum: float = 0.0, weight_decay: flo
 def _target(params: Any) -> tuple[np.ndarray, np.ndarray]:
     # An MLP (or anything with a flat ``params`` and its ``decay_mask``), or a bare flat array.
     if hasattr(params, "params") and hasattr(params, "decay_mask"):
-        return params.params, params.decay_mask
-    if not (isinstance(params, np.ndarray) and params.ndim == 1 and params.dtype == np.float64
-            and params.flags.c_contiguous):
-        raise TypeError("params must be an MLP or a 1-D C-contiguous float64 array (e.g. net.params)")
+        return params.params, params.decay_mask.astype(params.params.dtype)
+    if not (isinstance(params, np.ndarray) and params.ndim == 1
+            and params.dtype in (np.float64, np.float32) and params.flags.c_contiguous):
+        raise TypeError("params must be an MLP or a 1-D C-contiguous float64 (or float32) array "
+                        "(e.g. net.params)")
     return params, np.ones_like(params)
 
 
-def _flat(grads: Any, size: int) -> np.ndarray:
+def _flat(grads: Any, size: int, dtype: Any = np.float64) -> np.ndarray:
     if isinstance(grads, (list, tuple)):
         grads = np.concatenate([np.ravel(g) for pair in grads for g in pair])
-    grads = np.ascontiguousarray(grads, dtype=np.float64).ravel()
+    grads = np.ascontiguousarray(grads, dtype=dtype).ravel()
     if grads.size != size:
         raise ValueError(f"grads has {grads.size} entries but params has {size}")
     return grads
@@ -116,7 +117,8 @@ class SGD:
     def step(self, grads: Any) -> None:
         """Apply one update in place: g = grad + lam W; v = mu v + g; p -= lr v ({ref}`sec-momentum`)."""
         s = self.settings
-        T.sgd_step(self.params, _flat(grads, self.params.size), self.velocity, self.decay_mask,
+        g = _flat(grads, self.params.size, self.params.dtype)
+        T.sgd_step(self.params, g, self.velocity, self.decay_mask,
                    s.lr, s.momentum, s.weight_decay)
 
     def __repr__(self) -> str:
@@ -151,7 +153,8 @@ class Adam:
         """Apply update t = 1, 2, ... in place, as in the class docstring ({ref}`sec-adam`)."""
         self.t += 1
         s = self.settings
-        T.adam_step(self.params, _flat(grads, self.params.size), self.m, self.v, self.decay_mask,
+        g = _flat(grads, self.params.size, self.params.dtype)
+        T.adam_step(self.params, g, self.m, self.v, self.decay_mask,
                     self.t, s.lr, s.beta1, s.beta2, s.eps, s.weight_decay)
 
     def __repr__(self) -> str:

@@ -20,13 +20,15 @@ OK, DIVERGED, STOPPED = 0, 1, 2
 
 class Trainable(Protocol):
     """What ``fit`` needs of a network (an :class:`~nnlib.MLP` has it all): its layer widths,
-    activations and flat parameters (chapter 8, {ref}`sec-mlp-nnlib`)."""
+    activations, flat parameters (float64 or float32) and dropout rates (chapter 8,
+    {ref}`sec-mlp-nnlib`; dropout in chapter 12, {ref}`sec-dropout`)."""
 
     sizes: list[int]
     output: str
     params: np.ndarray
     rng: np.random.Generator
     layers: list[Any]             # each with an ``activation`` name
+    dropout: tuple[float, ...]    # one rate per hidden layer
 
     @property
     def decay_mask(self) -> np.ndarray: ...
@@ -38,10 +40,11 @@ class Network(NamedTuple):
     """The network as the kernels see it (layout in :mod:`nnlib.kernels`; chapter 5,
     {ref}`sec-forward-batch`)."""
 
-    params: np.ndarray            #: float64 (P,), updated in place
+    params: np.ndarray            #: float64 or float32 (P,), updated in place
     sizes: np.ndarray             #: int64 (L+1,)
     acts: np.ndarray              #: int64 (L,) activation codes
-    decay_mask: np.ndarray        #: float64 (P,): 1 on weights, 0 on biases
+    decay_mask: np.ndarray        #: (P,), params' dtype: 1 on weights, 0 on biases
+    keep: np.ndarray              #: float64 (L,): 1 - dropout rate of each layer (1: no dropout)
 
 
 class Data(NamedTuple):
@@ -69,22 +72,23 @@ class Workspace(NamedTuple):
     abuf: np.ndarray              #: A_l of one batch
     dbuf: np.ndarray              #: delta_l of one batch
     grads: np.ndarray             #: dL/dparams (P,)
-    xbuf: np.ndarray              #: the gathered rows of one batch
-    ybuf: np.ndarray              #: their targets
+    xbuf: np.ndarray              #: the gathered rows of one batch (flat, batch * n_0)
+    ybuf: np.ndarray              #: their targets (flat, batch * n_L)
     zv: np.ndarray                #: Z_l of the validation set
     av: np.ndarray                #: A_l of the validation set
+    mbuf: np.ndarray              #: dropout masks of one batch (zbuf's layout); empty: no dropout
 
 
 class Progress(NamedTuple):
-    """What the compiled loop updates: optimiser state, counters, history, best weights
-    (chapter 7, {ref}`sec-momentum`; chapter 9, {ref}`sec-early-stopping`)."""
+    """What the compiled loop updates: optimiser state, counters, history, the dropout stream
+    (chapter 7, {ref}`sec-momentum`; chapter 12, {ref}`sec-dropout`)."""
 
     state1: np.ndarray            #: SGD: velocity; Adam: first moment m
     state2: np.ndarray            #: Adam: second moment v
-    counters: np.ndarray          #: int64 [Adam step t, epochs done, best epoch, epochs without improvement]
-    hist: np.ndarray              #: (E, 4) per epoch: train loss, train accuracy, val loss, val accuracy
-    best_params: np.ndarray       #: parameters at the lowest validation loss so far
-    best_val: np.ndarray          #: (1,) that loss
+    counters: np.ndarray          #: int64 [Adam step t, epochs done]
+    hist: np.ndarray              #: (E, 4) per epoch: train loss, train accuracy, val loss, val
+                                  #: accuracy (the last two filled in by ``fit``)
+    rng_state: np.ndarray         #: uint64 (1,): the dropout masks' random stream
 
 
 class TrainingDiverged(FloatingPointError):
@@ -134,12 +138,18 @@ def fit(net: Trainable, X: Any, y: Any, loss: str = "mse", lr: float = 0.1, epoc
     g = dL/dp + weight_decay * W. ``patience``: stop after that many epochs without a lower
     validation loss and restore the best weights. A NaN/inf loss raises TrainingDiverged (the
     weights are reset to their values before the call). ``net.fit(X, y, ...)`` is the same function.
+    With ``MLP(..., dropout=p)``, every batch draws fresh inverted-dropout masks m ~ Bernoulli(1 - p)
+    for the hidden units (h~ = m h / (1 - p)), from a stream seeded by one draw from the network's
+    generator (or ``seed``), so the same seed repeats a run exactly; the validation loss and
+    ``predict`` use no dropout. A float32 network trains in float32 (its inputs are converted).
     Derived in chapter 7, *Gradient descent* ({ref}`sec-batch-sizes`, {ref}`sec-momentum`,
-    {ref}`sec-adam`) and chapter 9 ({ref}`sec-l2`, {ref}`sec-early-stopping`).
+    {ref}`sec-adam`), chapter 9 ({ref}`sec-l2`, {ref}`sec-early-stopping`) and chapter 12
+    ({ref}`sec-dropout`).
     """
     code = losses.code_for(loss, net.output)
-    X = check_X(X, net.sizes[0])
-    Y = losses.check_targets(loss, check_y(y, X.shape[0], net.sizes[-1]))
+    dtype = net.params.dtype
+    X = check_X(X, net.sizes[0], dtype=dtype)
+    Y = losses.check_targets(loss, check_y(y, X.shape[0], net.sizes[-1], dtype=dtype))
     N = X.shape[0]
     opt = optim.settings(optimizer, lr, momentum=momentum, weight_decay=weight_decay, betas=betas,
                          eps=eps)
@@ -150,10 +160,11 @@ def fit(net: Trainable, X: Any, y: Any, loss: str = "mse", lr: float = 0.1, epoc
     else:
         if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
             raise TypeError("validation_data must be a pair (X_val, y_val)")
-        Xv = check_X(validation_data[0], net.sizes[0], name="validation_data[0]")
+        Xv = check_X(validation_data[0], net.sizes[0], name="validation_data[0]", dtype=dtype)
         Yv = check_y(validation_data[1], Xv.shape[0], net.sizes[-1], name="validation_data[1]",
-                     x_name="validation_data[0]")
+                     x_name="validation_data[0]", dtype=dtype)
         losses.check_targets(loss, Yv, name="validation_data[1]")
+    Xv, Yv = Xv.astype(dtype, copy=False), Yv.astype(dtype, copy=False)
     if patience is not None:
         patience = check_int(patience, "patience")
         if validation_data is None:
@@ -162,20 +173,31 @@ def fit(net: Trainable, X: Any, y: Any, loss: str = "mse", lr: float = 0.1, epoc
     rng = net.rng if seed is None else as_generator(seed)
 
     params = net.params
+    rates = tuple(getattr(net, "dropout", ()))
+    keep = np.ones(len(net.sizes) - 1)
+    keep[:len(rates)] = 1.0 - np.array(rates, dtype=np.float64)
+    dropping = bool(np.any(keep < 1.0))
+    # One draw from the generator seeds the masks' stream, only when there is dropout (so that
+    # dropout=0 leaves the generator, hence the shuffles, exactly as without it).
+    rng_state = np.zeros(1, dtype=np.uint64)
+    if dropping:
+        rng_state[0] = rng.integers(0, 2 ** 64, dtype=np.uint64)
     network = Network(params, np.array(net.sizes, dtype=np.int64),
                       np.array([CODES[layer.activation] for layer in net.layers], dtype=np.int64),
-                      net.decay_mask)
+                      net.decay_mask.astype(dtype, copy=False), keep)
     width = sum(net.sizes[1:])
     nv = Xv.shape[0]
-    work = Workspace(np.empty(batch * width), np.empty(batch * width), np.empty(batch * width),
-                     np.zeros_like(params), np.empty((batch, net.sizes[0])),
-                     np.empty((batch, net.sizes[-1])), np.empty(nv * width), np.empty(nv * width))
+    work = Workspace(np.empty(batch * width, dtype), np.empty(batch * width, dtype),
+                     np.empty(batch * width, dtype), np.zeros_like(params),
+                     np.empty(batch * net.sizes[0], dtype), np.empty(batch * net.sizes[-1], dtype),
+                     np.empty(nv * width, dtype), np.empty(nv * width, dtype),
+                     np.empty(batch * width if dropping else 0, dtype))
     reshuffle = shuffle and batch < N
     plan = Plan(code, batch, batch == N and not reshuffle, patience or 0)
     data = Data(X, Y, Xv, Yv)
     state1, state2 = np.zeros_like(params), np.zeros_like(params)
-    counters = np.zeros(4, dtype=np.int64)
-    best_params, best_val = params.copy(), np.full(1, np.inf)
+    counters = np.zeros(2, dtype=np.int64)
+    best_params, best_val, best_epoch, since_best = params.copy(), math.inf, 0, 0
     start = params.copy()
     history = History()
     chunk = max(1, min(epochs, _PERM_BUDGET // N))
@@ -186,10 +208,32 @@ def fit(net: Trainable, X: Any, y: Any, loss: str = "mse", lr: float = 0.1, epoc
         if reshuffle:
             perms = np.ascontiguousarray(rng.permuted(perms, axis=1))
         hist = np.full((E, 4), np.nan)
-        progress = Progress(state1, state2, counters, hist, best_params, best_val)
-        with np.errstate(all="ignore"):  # only matters with NUMBA_DISABLE_JIT=1: a diverging
-            # run overflows on the way to the NaN that is reported below
-            status, last = T.train_epochs(network, data, perms, plan, opt, work, progress)
+        # Without validation data, all E epochs in one compiled call. With it, one epoch per call
+        # and the validation pass (a separate compiled function, compiled only when used) after
+        # each: the training kernel then never contains it, which shortens its first compile.
+        step = E if nv == 0 else 1
+        for e0 in range(0, E, step):
+            progress = Progress(state1, state2, counters, hist[e0:e0 + step], rng_state)
+            with np.errstate(all="ignore"):  # only matters with NUMBA_DISABLE_JIT=1: a diverging
+                # run overflows on the way to the NaN that is reported below
+                status, last = T.train_epochs(network, data, perms[e0:e0 + step], plan, opt, work,
+                                              progress)
+            last += e0
+            if status == OK and nv:
+                vl, va = T.evaluate(params, network.sizes, network.acts, code, Xv, Yv, work.zv,
+                                    work.av, keep, work.mbuf[:0])
+                hist[e0, 2], hist[e0, 3] = vl, va
+                if not math.isfinite(vl):
+                    status = DIVERGED
+                elif done + e0 == 0 or vl < best_val:
+                    best_val, best_epoch, since_best = vl, done + e0, 0
+                    best_params[...] = params
+                else:
+                    since_best += 1
+                    if patience and since_best >= patience:
+                        status = STOPPED
+            if status != OK:
+                break
         if status == DIVERGED:
             params[...] = start
             k = done + int(last) + 1
@@ -211,7 +255,7 @@ def fit(net: Trainable, X: Any, y: Any, loss: str = "mse", lr: float = 0.1, epoc
     history.epochs_run = done
     history.stopped_early = status == STOPPED
     if nv:
-        history.best_epoch = int(counters[2])
+        history.best_epoch = best_epoch
         if patience is not None:
             params[...] = best_params
     else:

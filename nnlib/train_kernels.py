@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 from ._view import view2d
 from .kernels import backward, forward, loss_only, output_offset
 from .optim import SGD_CODE
-from .train import DIVERGED, OK, STOPPED
+from .train import DIVERGED, OK
 
 
 @njit(cache=True, inline="always")
@@ -48,13 +49,46 @@ def adam_step(params, grads, m, v, decay_mask, t, lr, beta1, beta2, eps, weight_
 
 
 @njit(cache=True, inline="always")
-def gather_rows(src, idx, start, stop, dst):
-    """dst[r] = src[idx[start + r]] for the rows of one mini-batch (chapter 7, {ref}`sec-batch-sizes`)."""
-    k = src.shape[1]
+def uniform01(state):
+    """The next number of a SplitMix64 stream, as a float64 uniform on [0, 1) with 53 random bits:
+    s += 0x9E3779B97F4A7C15, then two xor-shift-multiply rounds of s (Steele, Lea and Flood 2014).
+    ``state`` is a uint64 array (1,), advanced in place; ``fit`` seeds it from the network's
+    generator. Used for the dropout masks (chapter 12, {ref}`sec-dropout`)."""
+    s = state[0] + np.uint64(0x9E3779B97F4A7C15)
+    state[0] = s
+    z = (s ^ (s >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    return float(z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@njit(cache=True)
+def draw_masks(sizes, keep, R, b, mbuf, state):
+    """Inverted dropout masks for one mini-batch of b rows: for every hidden layer l with
+    keep probability q_l = 1 - p_l < 1, M_l[i, j] = m / q_l with m ~ Bernoulli(q_l) (m = 1 when
+    u < q_l, u uniform on [0, 1) from :func:`uniform01`), written into ``mbuf`` (zbuf's layout for
+    batches of up to R rows). Derived in chapter 12 ({ref}`sec-dropout`)."""
+    zo = 0
+    for l in range(1, sizes.shape[0] - 1):
+        n = sizes[l]
+        q = keep[l - 1]
+        if q < 1.0:
+            scale = 1.0 / q
+            for r in range(b * n):
+                mbuf[zo + r] = scale if uniform01(state) < q else 0.0
+        zo += R * n
+
+
+@njit(cache=True, inline="always")
+def gather_rows(X, Y, perms, e, start, stop, xb, yb):
+    """xb[r] = X[perms[e, start + r]], yb[r] = Y[...] for the rows of one mini-batch of epoch e
+    (chapter 7, {ref}`sec-batch-sizes`)."""
     for r in range(stop - start):
-        i = idx[start + r]
-        for j in range(k):
-            dst[r, j] = src[i, j]
+        i = perms[e, start + r]
+        for j in range(X.shape[1]):
+            xb[r, j] = X[i, j]
+        for j in range(Y.shape[1]):
+            yb[r, j] = Y[i, j]
 
 
 @njit(cache=True, inline="always")
@@ -83,11 +117,11 @@ def count_correct(A, Y):
 
 
 @njit(cache=True)
-def evaluate(params, sizes, acts, loss_code, X, Y, zbuf, abuf):
-    """Return (mean loss, accuracy) of the network on (X, Y); buffers hold X.shape[0] rows
-    (chapter 7, {ref}`sec-when-to-stop`)."""
+def evaluate(params, sizes, acts, loss_code, X, Y, zbuf, abuf, keep, mbuf):
+    """Return (mean loss, accuracy) of the network on (X, Y); buffers hold X.shape[0] rows; an
+    empty ``mbuf``: no dropout (chapter 7, {ref}`sec-when-to-stop`)."""
     n = X.shape[0]
-    forward(params, sizes, acts, X, n, zbuf, abuf)
+    forward(params, sizes, acts, X, n, zbuf, abuf, keep, mbuf)
     zo = output_offset(sizes, n)
     k = sizes[sizes.shape[0] - 1]
     A = view2d(abuf, zo, n, k)
@@ -100,31 +134,28 @@ def train_epochs(net, data, perms, plan, opt, work, progress):
     """Run ``perms.shape[0]`` epochs of mini-batch training in one call.
 
     For each epoch e and each mini-batch B (rows ``perms[e]`` in order): forward, backprop, then an
-    SGD-with-momentum or Adam step. The arguments are the named records of :mod:`nnlib.train`:
-    ``net`` (:class:`~nnlib.train.Network`: params, sizes, activation codes, decay mask), ``data``
-    (X, Y, Xv, Yv), ``plan`` (loss code, batch, in_order, patience), ``opt``
-    (:class:`nnlib.optim.Settings`), ``work`` (scratch buffers) and ``progress`` (optimiser state,
-    ``counters`` = [adam step t, epochs done, best epoch, epochs without improvement],
-    ``hist[e]`` = [train loss, train accuracy, val loss, val accuracy], best parameters and best
-    validation loss). The train values are the batch-size-weighted means over the epoch's batches
-    (each measured before its update).
-    Early stopping: stop after ``plan.patience`` epochs without a lower validation loss, keeping the
-    best parameters in ``best_params`` and the best validation loss in ``best_val[0]``.
-    Returns (status, epoch index) with status OK, DIVERGED (loss not finite) or STOPPED.
+    SGD-with-momentum or Adam step. With dropout (``work.mbuf`` not empty) each batch first draws
+    fresh masks (:func:`draw_masks`, from ``progress.rng_state``). The arguments are the named
+    records of :mod:`nnlib.train`: ``net`` (:class:`~nnlib.train.Network`: params, sizes,
+    activation codes, decay mask, keep probabilities), ``data`` (X, Y), ``plan`` (loss code, batch,
+    in_order), ``opt`` (:class:`nnlib.optim.Settings`), ``work`` (scratch buffers) and
+    ``progress`` (optimiser state, ``counters`` = [adam step t, epochs done],
+    ``hist[e, :2]`` = [train loss, train accuracy]). The train values are the batch-size-weighted
+    means over the epoch's batches (each measured before its update). The validation pass and
+    early stopping are done by :func:`nnlib.fit` between calls (with :func:`evaluate`).
+    Returns (status, epoch index) with status OK or DIVERGED (loss not finite).
     Derived in chapter 7 ({ref}`sec-batch-sizes`) and chapter 9 ({ref}`sec-early-stopping`).
     """
-    params, sizes, acts = net.params, net.sizes, net.acts
-    X, Y, Xv, Yv = data.X, data.Y, data.Xv, data.Yv
+    params, sizes, acts, keep = net.params, net.sizes, net.acts, net.keep
+    X, Y = data.X, data.Y
     batch = plan.batch
-    zbuf, abuf, dbuf, grads = work.zbuf, work.abuf, work.dbuf, work.grads
-    counters, hist, best_params, best_val = (progress.counters, progress.hist,
-                                             progress.best_params, progress.best_val)
+    zbuf, abuf, dbuf, grads, mbuf = work.zbuf, work.abuf, work.dbuf, work.grads, work.mbuf
+    dropping = mbuf.shape[0] > 0
+    counters, hist = progress.counters, progress.hist
     N = X.shape[0]
-    has_val = Xv.shape[0] > 0
     L = sizes.shape[0] - 1
     zo = output_offset(sizes, batch)
     for e in range(perms.shape[0]):
-        idx = perms[e]
         total = 0.0
         correct = 0
         for start in range(0, N, batch):
@@ -134,12 +165,14 @@ def train_epochs(net, data, perms, plan, opt, work, progress):
                 xb = X
                 yb = Y
             else:
-                xb = work.xbuf[:b]
-                yb = work.ybuf[:b]
-                gather_rows(X, idx, start, stop, xb)
-                gather_rows(Y, idx, start, stop, yb)
-            forward(params, sizes, acts, xb, batch, zbuf, abuf)
-            loss = backward(params, sizes, acts, plan.loss, xb, yb, batch, zbuf, abuf, dbuf, grads)
+                xb = view2d(work.xbuf, 0, b, X.shape[1])
+                yb = view2d(work.ybuf, 0, b, Y.shape[1])
+                gather_rows(X, Y, perms, e, start, stop, xb, yb)
+            if dropping:
+                draw_masks(sizes, keep, batch, b, mbuf, progress.rng_state)
+            forward(params, sizes, acts, xb, batch, zbuf, abuf, keep, mbuf)
+            loss = backward(params, sizes, acts, plan.loss, xb, yb, batch, zbuf, abuf, dbuf, grads,
+                            keep, mbuf)
             if not math.isfinite(loss):
                 return DIVERGED, e
             total += loss * b
@@ -151,26 +184,7 @@ def train_epochs(net, data, perms, plan, opt, work, progress):
                 counters[0] += 1
                 adam_step(params, grads, progress.state1, progress.state2, net.decay_mask,
                           counters[0], opt.lr, opt.beta1, opt.beta2, opt.eps, opt.weight_decay)
-        ep = counters[1]
         hist[e, 0] = total / N
         hist[e, 1] = correct / N
         counters[1] += 1
-        if has_val:
-            vl, va = evaluate(params, sizes, acts, plan.loss, Xv, Yv, work.zv, work.av)
-            if not math.isfinite(vl):
-                return DIVERGED, e
-            hist[e, 2] = vl
-            hist[e, 3] = va
-            if ep == 0 or vl < best_val[0]:
-                best_val[0] = vl
-                counters[2] = ep
-                counters[3] = 0
-                # best_params[:] = params, as a loop: Numba's slice assignment brings seconds of
-                # compile time (its shape-mismatch error message formatting).
-                for i in range(params.shape[0]):
-                    best_params[i] = params[i]
-            else:
-                counters[3] += 1
-                if plan.patience > 0 and counters[3] >= plan.patience:
-                    return STOPPED, e
     return OK, perms.shape[0] - 1

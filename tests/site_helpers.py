@@ -16,6 +16,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +48,48 @@ def missing_prerequisites() -> list[str]:
     if not AXE_JS.is_file():
         missing.append(f"no {AXE_JS.relative_to(ROOT)} (run `make vendor`)")
     return missing
+
+
+# --------------------------------------------------------------------------- shared fixtures
+# Imported into tests/test_site.py and tests/test_site_progress.py (pytest finds them by `name`).
+@pytest.fixture(scope="session", name="prerequisites")
+def prerequisites_fixture():
+    missing = missing_prerequisites()
+    if missing:
+        message = "website tests cannot run: " + "; ".join(missing)
+        if site_required():
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="session", name="server")
+def server_fixture(prerequisites):
+    with SiteServer(SITE) as srv:
+        yield srv
+
+
+_SHARED: dict = {"users": 0}
+
+
+@pytest.fixture(scope="session", name="browser")
+def browser_fixture(prerequisites):
+    """One headless Chromium for the whole session. Each test module that imports this fixture
+    gets its own session fixture, but Playwright's sync API can run only once per thread, so they
+    share one browser, closed when the last of them is torn down."""
+    if not _SHARED["users"]:
+        from playwright.sync_api import sync_playwright
+
+        _SHARED["playwright"] = sync_playwright().start()
+        _SHARED["browser"] = _SHARED["playwright"].chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    _SHARED["users"] += 1
+    try:
+        yield _SHARED["browser"]
+    finally:
+        _SHARED["users"] -= 1
+        if not _SHARED["users"]:
+            _SHARED.pop("browser").close()
+            _SHARED.pop("playwright").stop()
 
 
 # --------------------------------------------------------------------------- table of contents
@@ -232,6 +275,15 @@ PAGE_FACTS = r"""
     downloads: hrefs('.dropdown-download-buttons a, a.btn-download-source-button, a[href$=".ipynb"]'),
     launch: hrefs('.dropdown-launch-buttons a'),
   };
+}
+"""
+
+# axe-core's violations on the page as it is (load AXE_JS first): id, impact, count, a few nodes.
+AXE_VIOLATIONS = """
+async () => {
+  const r = await axe.run(document, {resultTypes: ['violations']});
+  return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+      nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ')), count: v.nodes.length}));
 }
 """
 

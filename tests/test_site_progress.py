@@ -1,0 +1,304 @@
+"""Browser tests of the reader's progress (_static/progress.js) on the built site.
+
+Like tests/test_site.py they run on _build/html (`make book`) in headless Chromium, served over
+http by a local server: mark a page read, reload, it persists; export, reset, import, equal; an
+unknown key in storage changes no total; the file nngrade's check() writes in Jupyter imports and
+shows the exercise progress; with JavaScript off nothing of it is there and the page reads as
+before; over file:// (a page opened from the disk) the progress is kept too (Chromium gives all
+file:// pages one local storage) but the sidebar ticks only pages visited there.
+"""
+from __future__ import annotations
+
+import json
+import textwrap
+
+import numpy as np
+import pytest
+from site_helpers import (
+    AXE_JS,
+    AXE_VIOLATIONS,
+    SITE,
+    browser_fixture,  # noqa: F401 - fixture "browser"
+    is_local,
+    prerequisites_fixture,  # noqa: F401 - fixture "prerequisites"
+    server_fixture,  # noqa: F401 - fixture "server"
+)
+
+from nngrade import student
+
+CHAPTER = "chapters/02_neuron"      # has Check-yourself dropdowns
+OTHER = "chapters/03_layers"
+SHEET = "exercises/01_neuron"
+STORE = "inside-neural-networks.progress"
+
+
+@pytest.fixture()
+def ctx(browser):
+    """A fresh context (empty local storage), offline: requests leaving 127.0.0.1 are aborted."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="light",
+                                  service_workers="block", accept_downloads=True)
+    context.set_default_timeout(60_000)
+    context.route(lambda url: not is_local(url), lambda route: route.abort("blockedbyclient"))
+    yield context
+    context.close()
+
+
+def open_page(context, url):
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(f"uncaught JavaScript error: {err}"))
+    page.on("console", lambda msg: msg.type == "error" and errors.append(f"console error: {msg.text}"))
+    page.on("dialog", lambda dialog: dialog.accept())  # Reset asks for confirmation
+    page.goto(url, wait_until="load")
+    page.wait_for_selector(".inn-progress")
+    return page, errors
+
+
+def bars(page) -> dict[str, tuple[int, int]]:
+    """The sidebar's bar per part: {caption: (pages read, pages)}."""
+    return {b["part"]: (int(b["read"]), int(b["total"])) for b in page.eval_on_selector_all(
+        "nav.bd-docs-nav .inn-part", "bs => bs.map(b => ({part: b.dataset.part, read: b.dataset.read, "
+        "total: b.dataset.total}))")}
+
+
+def stored(page) -> dict:
+    return page.evaluate("() => window.innProgress.load()")
+
+
+def sidebar_link(page, doc):
+    """The sidebar's link to `doc` (on `doc` itself the theme writes it as href="#")."""
+    if page.url.split("#")[0].endswith(doc + ".html"):
+        return page.locator('nav.bd-docs-nav a.reference.internal.current[href="#"]').first
+    return page.locator(f'nav.bd-docs-nav a.reference.internal[href$="{doc.split("/")[-1]}.html"]').first
+
+
+def badge(page, doc) -> str:
+    """The visible "passed/total" after an exercise sheet in the sidebar."""
+    shown = sidebar_link(page, doc).locator('.inn-sheet [aria-hidden="true"]')
+    shown.wait_for()
+    return shown.inner_text().strip()
+
+
+def test_page_keys_are_labels(server, ctx):
+    """A chapter's key is its first label (sec-neuron), an exercise sheet's its sheet name."""
+    page, errors = open_page(ctx, server.url + CHAPTER + ".html")
+    assert page.evaluate("() => window.innProgress.key()") == "sec-neuron"
+    page.goto(server.url + SHEET + ".html")
+    page.wait_for_selector(".inn-progress")
+    assert page.evaluate("() => window.innProgress.key()") == "sheet:01_neuron"
+    assert not errors, errors
+
+
+def test_mark_reload_persists(server, ctx):
+    page, errors = open_page(ctx, server.url + CHAPTER + ".html")
+    before = bars(page)
+    assert set(before) == {"Chapters", "Beyond the article", "Exercises", "Reference"}, before
+    assert before["Chapters"] == (0, 10), before
+    mark = page.locator(".inn-mark")
+    assert mark.get_attribute("aria-pressed") == "false"
+    mark.click()
+    assert mark.get_attribute("aria-pressed") == "true"
+    page.reload(wait_until="load")
+    page.wait_for_selector(".inn-progress")
+    assert page.locator(".inn-mark").get_attribute("aria-pressed") == "true"
+    assert bars(page)["Chapters"] == (1, 10)
+    assert sidebar_link(page, CHAPTER).locator(".inn-tick").count() == 1
+    # another page: the tick and the bar are there, and this page is not marked
+    page.goto(server.url + OTHER + ".html", wait_until="load")
+    page.wait_for_selector(".inn-progress")
+    assert page.locator(".inn-mark").get_attribute("aria-pressed") == "false"
+    assert bars(page)["Chapters"] == (1, 10)
+    assert sidebar_link(page, CHAPTER).locator(".inn-tick").count() == 1
+    assert sidebar_link(page, OTHER).locator(".inn-tick").count() == 0
+    # the cover page offers to continue where the reader left off (the last page opened)
+    page.goto(server.url + "index.html", wait_until="load")
+    page.wait_for_selector(".inn-continue-link")
+    assert page.locator(".inn-continue-link").get_attribute("href").endswith(OTHER + ".html")
+    # unmark
+    page.goto(server.url + CHAPTER + ".html", wait_until="load")
+    page.wait_for_selector(".inn-progress")
+    page.locator(".inn-mark").click()
+    assert bars(page)["Chapters"] == (0, 10)
+    assert stored(page)["pages"] == {}
+    assert not errors, errors
+
+
+def test_export_reset_import_equal(server, ctx, tmp_path):
+    page, errors = open_page(ctx, server.url + CHAPTER + ".html")
+    page.locator(".inn-mark").click()
+    first = page.locator("section#check-yourself details.sd-dropdown").first  # its first answer
+    first.locator("summary").click()
+    page.wait_for_function("() => document.querySelector('section#check-yourself details.sd-dropdown')"
+                           ".classList.contains('inn-answered')")
+    page.goto(server.url + OTHER + ".html", wait_until="load")
+    page.wait_for_selector(".inn-progress")
+    page.locator(".inn-mark").click()
+    before = stored(page)
+    assert set(before["pages"]) == {"sec-neuron", "sec-layers"}
+    assert list(before["answered"]) == ["sec-neuron"] and list(before["answered"]["sec-neuron"]) == ["1"]
+    with page.expect_download() as info:
+        page.locator(".inn-export").click()
+    exported = tmp_path / "progress.json"
+    info.value.save_as(exported)
+    data = json.loads(exported.read_text())
+    assert data["schema"] == "inside-neural-networks/progress" and data["version"] == 1
+    assert data["pages"] == before["pages"] and data["answered"] == before["answered"]
+
+    page.locator(".inn-reset").click()
+    page.wait_for_function("() => Object.keys(window.innProgress.load().pages).length === 0")
+    assert bars(page)["Chapters"] == (0, 10)
+    assert page.evaluate(f"() => localStorage.getItem('{STORE}')") is None
+
+    page.set_input_files(".inn-import-file", str(exported))
+    page.wait_for_function("() => Object.keys(window.innProgress.load().pages).length === 2")
+    after = stored(page)
+    assert after == before, (before, after)
+    assert bars(page)["Chapters"] == (2, 10)
+    assert "Imported" in page.locator(".inn-status").inner_text()
+    # the answer opened before the reset is shown as opened again
+    page.goto(server.url + CHAPTER + ".html", wait_until="load")
+    page.wait_for_selector(".inn-progress")
+    answers = page.locator("section#check-yourself details.sd-dropdown")
+    assert page.locator(".inn-check-yourself").inner_text() == \
+        f"Check yourself: 1 of {answers.count()} answers opened."
+    assert answers.first.get_attribute("class").split().count("inn-answered") == 1
+    assert page.locator("details.inn-answered").count() == 1
+    assert not errors, errors
+
+
+def test_import_rejects_a_foreign_file_and_says_why(server, ctx, tmp_path):
+    page, errors = open_page(ctx, server.url + CHAPTER + ".html")
+    bad = tmp_path / "other.json"
+    bad.write_text(json.dumps({"schema": "something-else", "version": 1, "pages": {"sec-neuron": {}}}))
+    page.set_input_files(".inn-import-file", str(bad))
+    page.wait_for_function("() => /Not imported/.test(document.querySelector('.inn-status').textContent)")
+    message = page.locator(".inn-status").inner_text()
+    assert "expected \"inside-neural-networks/progress\"" in message, message
+    newer = tmp_path / "newer.json"
+    newer.write_text(json.dumps({"schema": "inside-neural-networks/progress", "version": 99}))
+    page.set_input_files(".inn-import-file", str(newer))
+    page.wait_for_function("() => /version 99/.test(document.querySelector('.inn-status').textContent)")
+    assert stored(page)["pages"] == {}
+    assert not errors, errors
+
+
+def test_unknown_key_in_storage_changes_no_total(server, ctx):
+    page, errors = open_page(ctx, server.url + CHAPTER + ".html")
+    page.locator(".inn-mark").click()
+    expected = bars(page)
+    assert expected["Chapters"] == (1, 10)
+    page.evaluate("""(store) => {
+        const p = JSON.parse(localStorage.getItem(store));
+        p.pages['sec-no-such-page'] = {read: '2026-01-01T00:00:00Z'};
+        p.pages['sheet:99_missing'] = {read: '2026-01-01T00:00:00Z'};
+        p.answered['sec-no-such-page'] = {'1': '2026-01-01T00:00:00Z'};
+        p.exercises['99_missing'] = {questions: ['q1'],
+                                     results: {q1: {passed: true, at: '2026-01-01T00:00:00Z'}}};
+        localStorage.setItem(store, JSON.stringify(p));
+    }""", STORE)
+    for doc in (CHAPTER, OTHER, SHEET):
+        page.goto(server.url + doc + ".html", wait_until="load")
+        page.wait_for_selector(".inn-progress")
+        page.wait_for_load_state("networkidle")  # the script may read other pages to find their keys
+        assert bars(page) == expected, (doc, bars(page), expected)
+    assert "sec-no-such-page" in stored(page)["pages"]  # kept (a page of another edition, say)
+    assert not errors, errors
+
+
+def run_check(check, question, code):
+    ns = {"np": np, "check": check}
+    exec(textwrap.dedent(code), ns)
+    exec(f"result = check({question!r})", ns)
+    return ns["result"]
+
+
+def test_progress_file_from_check_imports(server, ctx, tmp_path, monkeypatch):
+    """check() in Jupyter writes a progress file; the site's Import shows it on the sheet."""
+    progress = tmp_path / "progress.json"
+    monkeypatch.setenv("NN_PROGRESS_FILE", str(progress))
+    check = student.checker("01_neuron")
+    assert run_check(check, "q1", "def weighted_sum(x, w, b):\n    return x @ w + b").passed
+    assert not run_check(check, "q2", "def sigmoid(z):\n    return -1 / (1 + np.exp(-z))").passed
+    data = json.loads(progress.read_text())
+    results = data["exercises"]["01_neuron"]["results"]
+    assert {q: r["passed"] for q, r in results.items()} == {"q1": True, "q2": False}
+
+    page, errors = open_page(ctx, server.url + CHAPTER + ".html")   # import from another page
+    page.set_input_files(".inn-import-file", str(progress))
+    page.wait_for_function("() => /Imported/.test(document.querySelector('.inn-status').textContent)")
+    assert "1 exercise question(s) passed" in page.locator(".inn-status").inner_text()
+    total = len(data["exercises"]["01_neuron"]["questions"])
+    # the sheet's sidebar entry shows passed/total once the script knows the sheet's key
+    assert badge(page, SHEET) == f"1/{total}"
+    page.goto(server.url + SHEET + ".html", wait_until="load")
+    page.wait_for_selector(".inn-progress")
+    assert page.locator(".inn-exercises").inner_text().startswith(f"Exercises: 1 of {total} questions pass")
+    assert page.locator(".inn-question.inn-passed").count() == 1
+    assert "q1 passed" in page.locator(".inn-question.inn-passed").inner_text()
+    assert page.locator(".inn-question.inn-failed").count() == 1
+    assert badge(page, SHEET) == f"1/{total}"
+    # what the script added (tick, badge, notes, the block) reads well in both themes
+    page.locator(".inn-mark").click()
+    assert sidebar_link(page, SHEET).locator(".inn-tick").count() == 1
+    page.emulate_media(reduced_motion="reduce")
+    page.add_script_tag(path=str(AXE_JS))
+    for theme in ("light", "dark"):
+        page.evaluate("(t) => { const d = document.documentElement.dataset; d.theme = d.mode = t; }", theme)
+        page.wait_for_timeout(300)
+        bad = [v for v in page.evaluate(AXE_VIOLATIONS) if v["impact"] in ("serious", "critical")]
+        assert not bad, (theme, bad)
+    assert not errors, errors
+
+
+def test_nothing_breaks_without_javascript(browser, server):
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        response = page.goto(server.url + CHAPTER + ".html", wait_until="load")
+        assert response.status == 200
+        assert "The neuron" in page.locator("article.bd-article h1").first.inner_text()
+        assert page.locator(".inn-progress, .inn-part, .inn-mark").count() == 0
+        assert "Mark as read" not in page.content()
+        assert page.locator("nav.bd-docs-nav a.reference.internal").count() >= 30
+        assert page.locator("details.sd-dropdown").count() >= 1  # the answers are still there
+    finally:
+        context.close()
+
+
+def test_file_protocol_keeps_progress(browser):
+    """Opened from the disk (file://), Chromium gives all file:// pages one local storage: a page
+    marked read stays marked on every page. Other pages' keys cannot be read there (the browser
+    refuses fetch() on file://), so the sidebar ticks the pages visited in this browser."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.on("dialog", lambda dialog: dialog.accept())
+        page.goto((SITE / (CHAPTER + ".html")).as_uri(), wait_until="load")
+        page.wait_for_selector(".inn-progress")
+        page.locator(".inn-mark").click()
+        page.goto((SITE / (OTHER + ".html")).as_uri(), wait_until="load")
+        page.wait_for_selector(".inn-progress")
+        assert "sec-neuron" in stored(page)["pages"]
+        assert bars(page)["Chapters"] == (1, 10)
+        assert sidebar_link(page, CHAPTER).locator(".inn-tick").count() == 1
+    finally:
+        context.close()
+
+
+def test_another_language_edition_keeps_the_progress(server, ctx):
+    """The same page served as a Chinese edition (<html lang="zh-CN">, under /zh/ one day) has the
+    same key, so what was marked in one edition shows in the other; the texts are Chinese."""
+    page, errors = open_page(ctx, server.url + CHAPTER + ".html")
+    page.locator(".inn-mark").click()
+    page.close()
+    def as_chinese(route):
+        original = route.fetch()
+        route.fulfill(response=original, body=original.text().replace('lang="en"', 'lang="zh-CN"', 1))
+
+    ctx.route(server.url + OTHER + ".html", as_chinese)
+    page, errors = open_page(ctx, server.url + OTHER + ".html")
+    assert page.evaluate("() => document.documentElement.lang") == "zh-CN"
+    assert page.locator(".inn-mark").inner_text() == "标记为已读"
+    assert bars(page)["Chapters"] == (1, 10)
+    assert sidebar_link(page, CHAPTER).locator(".inn-tick").count() == 1
+    assert not errors, errors

@@ -76,13 +76,14 @@ def apply(path: Path, line: str | None = None) -> bool:
 
 
 def chapters(folder: Path = CHAPTERS) -> list[Path]:
-    return sorted(folder.glob("[0-9][0-9]_*.ipynb"))
+    """Every notebook page of chapters/ (the numbered chapters and the playground)."""
+    return sorted(folder.glob("*.ipynb"))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only report chapters without the current line")
-    parser.add_argument("paths", nargs="*", type=Path, help="notebooks (default: chapters/NN_*.ipynb)")
+    parser.add_argument("paths", nargs="*", type=Path, help="notebooks (default: chapters/*.ipynb)")
     args = parser.parse_args(argv)
     paths = args.paths or chapters()
     if not paths:

@@ -7,6 +7,9 @@
 #   make serve  serve _build/html on http://127.0.0.1:8000
 #   make lab    open the chapters and exercises in JupyterLab
 #   make bench  run the benchmark suite (nnlib vs NumPy, PyTorch, scikit-learn); writes _build/bench.json
+#   make bench-explore  time every exploration's live redraw in Jupyter (slider change -> finished
+#               figure, p50/p95 per exploration, target p95 <= 150 ms; 1-3 minutes); writes
+#               _build/bench-explore.json
 #   make bench-grading  grade 1,000 generated submissions locally, on a 2-worker Dask cluster and in
 #               4 shards merged (about 25 minutes); writes _build/bench-grading.json
 #   (make vendor: fetch the website's pinned JavaScript with npm pack into .vendor/;
@@ -35,7 +38,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # again; an incremental build would skip unchanged pages, their nnlib outputs and their warnings.
 BOOK_BUILD := $(VENV)/bin/jupyter-book build . --path-output . -W -n --keep-going --all
 # What the website is built from: a change to any of these rebuilds it before `make test`.
-BOOK_SRC := _config.yml _toc.yml index.md pyproject.toml tools/nnsite.py tools/offline.py $(shell find chapters exercises nnlib api -type f \
+BOOK_SRC := _config.yml _toc.yml index.md pyproject.toml tools/nnsite.py tools/offline.py $(shell find chapters exercises nnlib nngrade api _static -type f \
 	-not -path '*/.ipynb_checkpoints/*' -not -path '*/__pycache__/*' -not -path 'exercises/source/*' 2>/dev/null)
 
 # One BLAS thread: nnlib's products are small (two threads lose below ~10 MFLOP per product, and
@@ -43,7 +46,7 @@ BOOK_SRC := _config.yml _toc.yml index.md pyproject.toml tools/nnsite.py tools/o
 export OPENBLAS_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: setup book test serve lab bench bench-grading clean vendor browser site sandbox python-check pdf
+.PHONY: setup book test serve lab bench bench-explore bench-grading clean vendor browser site sandbox python-check pdf
 
 setup: python-check $(STAMP) $(WARM)
 
@@ -146,6 +149,9 @@ lab: setup
 
 bench: setup
 	$(PY) -m bench.run
+
+bench-explore: setup
+	$(PY) -m bench.explore
 
 bench-grading: setup
 	$(PY) -m bench.grading --repeat 2

@@ -231,11 +231,12 @@
                       "or the progress.json written by check())");
     }
     if (get(data, "schema") !== SCHEMA) {
-      throw new Error("\"schema\" is " + JSON.stringify(get(data, "schema")) + ", expected \"" + SCHEMA + "\"");
+      throw new Error("\"schema\" is " + String(JSON.stringify(get(data, "schema"))).slice(0, 80) +
+                      ", expected \"" + SCHEMA + "\"");
     }
     var version = get(data, "version");
     if (typeof version !== "number" || version < 1 || version > VERSION || Math.floor(version) !== version) {
-      throw new Error("progress version " + JSON.stringify(version) +
+      throw new Error("progress version " + String(JSON.stringify(version)).slice(0, 40) +
                       " is not one this site reads (1 to " + VERSION + ")");
     }
     var drops = [];
@@ -281,7 +282,9 @@
       if (Array.isArray(questions)) {
         questions.forEach(function (q) {
           if (!isKey(q, QUESTION)) { drop(where + ".questions[" + name(q) + "]", "question"); }
-          else if (clean.questions.indexOf(q) < 0 && clean.questions.length < LIMITS.questions) { clean.questions.push(q); }
+          else if (clean.questions.indexOf(q) >= 0) { return; }  // a repeated id: once is enough
+          else if (clean.questions.length >= LIMITS.questions) { drop(where + ".questions[" + name(q) + "]", "many"); }
+          else { clean.questions.push(q); }
         });
       } else if (questions !== undefined) {
         drop(where + ".questions", "entry");

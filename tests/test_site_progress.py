@@ -384,6 +384,15 @@ def test_hostile_import_keeps_only_what_fits_and_says_so(server, ctx, tmp_path):
     assert "last.path: not a page of this site (e.g. chapters/02_neuron.html)" in left_out
     assert 'pages["sec-future"]: not an ISO 8601 UTC time between 2000 and now' in left_out
     assert "Left out 16 entries" in message, message
+    # counts are bounded: 2000 pages, 200 questions of a sheet; the rest is left out and said so
+    many = page.evaluate("""(t) => { const out = [], pages = {}, qs = [];
+        for (let i = 0; i < 2001; i++) pages["sec-" + i] = {read: t};
+        for (let i = 0; i < 201; i++) qs.push("q" + i);
+        const p = window.innProgress.normalise({schema: window.innProgress.schema, version: 1, pages: pages,
+                                                exercises: {s: {questions: qs, results: {}}}}, out);
+        return [Object.keys(p.pages).length, p.exercises.s.questions.length, out]; }""", t)
+    assert many == [2000, 200, ['pages["sec-2000"]: too many entries', 'exercises["s"].questions["q200"]: '
+                                'too many entries']], many
     # the cover offers the last page of this site, as text, never the file's address or HTML
     page.goto(server.url + "index.html", wait_until="load")
     link = page.locator(".inn-continue-link")

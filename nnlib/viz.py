@@ -67,6 +67,7 @@ SIGN_CMAP = "RdBu"
 CLASS_COLOURS = ("tab:orange", "tab:blue")
 CLASS_CMAP = matplotlib.colors.LinearSegmentedColormap.from_list(
     "nnlib_class", ["#ff7f0e", "#f7f7f7", "#1f77b4"])
+#: Colours for lines that mean neither a sign nor a class (layers, runs, settings), used in order.
 NEUTRAL_COLOURS = ("tab:green", "tab:purple", "tab:brown", "tab:olive")
 
 MAX_FRAMES = 150
@@ -732,8 +733,11 @@ class DecisionMap:
             self.boundary.remove()
             self.boundary = None
         if self.show_boundary and p.min() < 0.5 < p.max():
-            self.boundary = self.ax.contour(self._gx, self._gy, p, levels=[0.5], colors="k", linewidths=1.2,
-                                            zorder=self.image.get_zorder() + 0.5)
+            # the line is traced on every k-th point (about 80 a side: smooth, and quick to redraw)
+            k = max(1, min(self.shape) // 80)
+            sub = (slice(None, None, k), slice(None, None, k))
+            self.boundary = self.ax.contour(self._gx[sub], self._gy[sub], p[sub], levels=[0.5], colors="k",
+                                            linewidths=1.2, zorder=self.image.get_zorder() + 0.5)
         return p
 
 

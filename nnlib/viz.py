@@ -757,7 +757,7 @@ def decision_map(ax: Any, predict: Callable[[np.ndarray], Any], extent: Sequence
     (columns, rows), to choose), so the picture is as sharp as a contour plot and is as light in a
     page, and is redrawn quickly. ``colorbar=True`` (or a dict of ``Figure.colorbar`` options, e.g.
     ``{"ax": axes}`` for one bar beside several maps) adds a colour bar labelled ``label``. The
-    axes keep their aspect; their limits become ``extent``. Points drawn afterwards (``scatter``)
+    axes keep their aspect; their limits become ``extent`` (and stay). Points drawn afterwards (``scatter``)
     lie above the shading (``zorder`` 0). Returns a :class:`DecisionMap`, whose ``update(predict)``
     redraws it for another classifier (a slider, a training epoch). Decision regions: chapter 2,
     {ref}`sec-linear-classifier`.
@@ -791,7 +791,10 @@ def decision_map(ax: Any, predict: Callable[[np.ndarray], Any], extent: Sequence
         options = {"ax": ax, "fraction": 0.046, "label": label}
         options.update(colorbar if isinstance(colorbar, dict) else {})
         shading.colorbar = ax.figure.colorbar(shading.image, **options)
+    ax.set_xlim(x0, x1)       # fixed: points scattered afterwards do not widen the view
+    ax.set_ylim(y0, y1)
     if shape is None:
+        ax.apply_aspect()                     # the box as drawn (an equal aspect narrows it)
         box = ax.get_window_extent()          # the axes' size in pixels, colour bar made
         shape = (max(2, round(box.height)), max(2, round(box.width)))
     shading._grid(shape)

@@ -416,7 +416,20 @@ def test_decision_map_shades_one_point_per_pixel_centre_and_draws_the_boundary()
     (segment, *_) = shading.boundary.allsegs[0]
     assert np.allclose(segment[:, 0], 0.5, atol=2 / cols)
     assert shading.colorbar is not None and shading.colorbar.ax.get_ylabel() == "probability of class 1"
+    ax.scatter([-5, 5], [-5, 5])                               # points outside: the view stays
+    assert ax.get_xlim() == (-1, 1) and ax.get_ylim() == (-2, 2)
     viz._png(fig)
+
+
+def test_decision_map_counts_the_pixels_of_an_axes_with_equal_aspect():
+    fig = Figure(figsize=(4.4, 3.6), dpi=72)
+    ax = fig.subplots()
+    ax.set_aspect("equal")
+    shading = viz.decision_map(ax, _linear(1.0, -1.0, 0.0), (-2, 2, -2, 2), colorbar=True)
+    rows, cols = shading.shape
+    viz._png(fig)                                              # drawn: the box as shown
+    box = ax.get_window_extent()
+    assert abs(rows - cols) <= 1 and abs(cols - box.width) <= 1 and abs(rows - box.height) <= 1
 
 
 def test_decision_map_update_replaces_shading_and_boundary():

@@ -609,8 +609,10 @@ def explore(draw: Callable[..., Any], *, caption: str = "", **params: Any) -> Ex
     slider has left behind, with a Reset button and the values drawn shown above the figure. On
     the website one frame per combination of grid values is drawn when the cell runs (at most 150
     frames in all). To be quick, ``draw`` may return the same figure every time with its artists
-    updated (``set_data``...) instead of building a new one. ``caption`` is the image's alternative
-    text. Introduced in chapter 1 ({ref}`sec-explorations`).
+    updated (``set_data``...) instead of building a new one; make that figure with
+    ``matplotlib.figure.Figure()``, not ``plt.subplots``, as the live version draws in a background
+    thread (see the module's notes). ``caption`` is the image's alternative text (in Jupyter
+    followed by the figure's titles). Introduced in chapter 1 ({ref}`sec-explorations`).
     """
     return Exploration(draw, params, caption)
 
@@ -691,6 +693,7 @@ class DecisionMap:
     centres the classifier is evaluated at, row by row from the bottom), ``shape`` (rows, columns),
     ``probabilities`` (the last values shown, of that shape), ``boundary`` (the p = 0.5 contour
     set, or None when the classifier does not cross 0.5 in the extent) and ``colorbar`` (or None).
+    Decision regions: chapter 2, {ref}`sec-linear-classifier`.
     """
 
     def __init__(self, ax: Any, extent: tuple[float, float, float, float], *,

@@ -42,6 +42,9 @@ from .losses import BCE, MSE
 
 # Below this many multiply-adds a product is done with loops (BLAS call overhead dominates).
 _SMALL = 8192
+# Below this many columns of the result, the loops sum each entry in a register (same order of
+# additions, so the same numbers); above it, they run along rows (vectorisable).
+_NARROW = 4
 
 
 @njit(cache=True, inline="always")
@@ -140,6 +143,14 @@ def matmul(A, B, C):
     if n * k * m > _SMALL:
         np.dot(A, B, C)
         return
+    if m <= _NARROW:     # few columns (XOR's 2-4-1): sum each C_ij in a register
+        for i in range(n):
+            for j in range(m):
+                s = C.dtype.type(0.0)
+                for p in range(k):
+                    s += A[i, p] * B[p, j]
+                C[i, j] = s
+        return
     for i in range(n):
         for j in range(m):
             C[i, j] = 0.0
@@ -157,6 +168,14 @@ def matmul_tn(A, B, C):
     m = B.shape[1]
     if n * k * m > _SMALL:
         np.dot(A.T, B, C)
+        return
+    if m <= _NARROW:
+        for p in range(k):
+            for j in range(m):
+                s = C.dtype.type(0.0)
+                for i in range(n):
+                    s += A[i, p] * B[i, j]
+                C[p, j] = s
         return
     for p in range(k):
         for j in range(m):

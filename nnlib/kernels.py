@@ -3,12 +3,8 @@
 Every function here is a plain ``@njit(cache=True)`` function over C-contiguous float64 arrays
 (and int64 arrays of layer sizes and codes). The classes in :mod:`nnlib.mlp` and
 :mod:`nnlib.layers` are thin wrappers around them. With ``NUMBA_DISABLE_JIT=1`` they run as plain
-Python/NumPy and give the same numbers. The small helpers, and :func:`forward` and
-:func:`backward` themselves, are marked ``inline="always"``: Numba copies them into their callers
-(the training loop of :mod:`nnlib.train_kernels`), so a tiny network (XOR's 2-4-1) pays no
-function-call overhead (0.56 -> 0.45 us per XOR epoch). The price is paid once, in compile time:
-a first ``forward`` after a first ``fit`` compiles its own copy (about 1 s) instead of reusing
-the training loop's.
+Python/NumPy and give the same numbers. The small helpers are marked ``inline="always"``: Numba
+copies them into their callers, so a tiny network (XOR's 2-4-1) pays no function-call overhead.
 
 Layout (shared by every kernel)::
 
@@ -238,7 +234,7 @@ def dense_backward(X, delta, dW, db):
             db[j] += delta[i, j]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def forward(params, sizes, acts, X, R, zbuf, abuf, keep, mbuf):
     """Forward pass of the whole network on X (n <= R rows): Z_l = A_{l-1} W_l + b_l, A_l = f_l(Z_l).
 
@@ -332,7 +328,7 @@ def loss_only(code, Z, A, Y):
     return loss_and_delta(code, Z, A, Y, D)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def backward(params, sizes, acts, loss_code, X, Y, R, zbuf, abuf, dbuf, grads, keep, mbuf):
     """Backpropagation after :func:`forward`; writes dW_l, db_l into ``grads`` and returns the loss.
 

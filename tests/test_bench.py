@@ -77,7 +77,7 @@ def test_mnist_peak_fields(report):
     m = report["workloads"]["mnist"]
     assert m["peak_gflops"]["float32"] > 0 and m["peak_gflops"]["float64"] > 0
     for r in list(m["contenders"].values()) + list(m["float32"]["contenders"].values()):
-        assert {"gflops", "peak_fraction_f32", "peak_fraction_f64"} <= set(r)
+        assert {"gflops", "peak_fraction_f32", "peak_fraction_f64", "peak_fraction_f32_cpu"} <= set(r)
 
 
 def test_float32_runs_and_floors(report):

@@ -35,7 +35,8 @@ JSON schema (``schema`` = 1)::
                         stripped kernels of bench.xor_limit: nnlib's distance to the limit)
       digits:           {"runs": {"batch32": run, "batch256": run, "batch32_float32": run,
                         "batch256_float32": run}}
-      mnist also has:   gemm_flops_per_epoch, peak_gflops {float32, float64, n}, float32 (a run of
+      mnist also has:   gemm_flops_per_epoch, peak_gflops {float32, float64, n, float32_cpu,
+                        float64_cpu (the peaks timed by CPU time, for the *_cpu fractions)}, float32 (a run of
                         nnlib, NumPy and PyTorch in float32, with the same gflops/peak fields)
       startup:          import_s, cold_first_s, cold_predict_s (None in smoke mode), warm_first_s, warm_predict_s,
                         import_cpu_s, cold_first_cpu_s, warm_first_cpu_s, processes {cold, warm}

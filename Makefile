@@ -66,7 +66,10 @@ python-check:
 # Compile nnlib's kernels into Numba's cache once, so a learner's first call is quick (~0.5 s
 # instead of several seconds); redone whenever nnlib changes.
 $(WARM): $(STAMP) $(wildcard nnlib/*.py)
-	@echo "==> Compiling nnlib's kernels into Numba's cache (first time: about 10 s)"
+	@echo "==> Compiling nnlib's kernels (float64 and float32) into Numba's cache (first time: about 25 s)"
+	@# Numba stamps a cache entry with its own file only: a kernel that inlines code from another
+	@# file would keep a stale entry after that file changed, so the cache is rebuilt whole.
+	rm -f nnlib/__pycache__/*.nbi nnlib/__pycache__/*.nbc
 	$(PY) -c "import nnlib; nnlib.warmup()"
 	@touch $@
 

@@ -18,7 +18,8 @@ random data, 784-256-256-10, batch 128, one epoch, float64 and float32, fraction
 
 Options: ``--smoke`` (every workload minuscule; for the test), ``--threads N``, ``--only a,b``,
 ``--json PATH`` (default ``_build/bench.json``), ``--chapter-data`` (also write
-``chapters/data/bench.json``, which chapters 9 and 10 cite).
+``nnlib/data/bench.json``, which chapters 8 and 9 cite through
+``nnlib.course.bench_report()``).
 
 JSON schema (``schema`` = 1)::
 
@@ -259,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", default=",".join(WORKLOADS))
     p.add_argument("--json", default=str(ROOT / "_build" / "bench.json"))
     p.add_argument("--chapter-data", action="store_true",
-                   help="also write chapters/data/bench.json (the figures the chapters cite)")
+                   help="also write nnlib/data/bench.json (the figures the chapters cite)")
     a = p.parse_args(argv)
     names = [n for n in a.only.split(",") if n]
     bad = set(names) - set(WORKLOADS)
@@ -286,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     report["targets"] = check_targets(workloads)
     text = table(report)
     print(text)
-    paths = [Path(a.json)] + ([ROOT / "chapters" / "data" / "bench.json"] if a.chapter_data else [])
+    paths = [Path(a.json)] + ([ROOT / "nnlib" / "data" / "bench.json"] if a.chapter_data else [])
     for path in paths:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(report, indent=1) + "\n")

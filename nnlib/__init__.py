@@ -9,7 +9,8 @@
 Modules, one concept each: activations, losses, layers (and initialisation), mlp, optim, train,
 numgrad (numerical gradients and ``gradcheck``), metrics, datasets; kernels and train_kernels
 (compiled); course (helpers the chapters share); viz (course figures; imported on first use of
-``nnlib.viz``).
+``nnlib.viz``); autodiff (a scalar reverse-mode engine, chapter 11); recipe (the training recipe's
+checks, chapter 12); playground (the playground page's runs and player).
 """
 from __future__ import annotations
 

@@ -306,6 +306,9 @@ SPIRALS_CHECK = {"n": 1000, "noise": 0.05, "seed": 2024}
 PLAYER_TEXT: dict[str, dict[str, str]] = {"en": {
     "dataset": "Data set", "hidden": "Network", "lr": "Learning rate", "l2": "L2", "epoch_label": "Epoch",
     "play": "Play", "pause": "Pause", "off": "0 (off)",
+    "xor": "XOR", "circles": "circles", "moons": "moons", "spirals": "spirals",
+    "caption": "Precomputed training runs: decision map with the data, loss curves, and what each "
+               "hidden unit computes, at the chosen epoch",
     "title_map": "P(class 1) over the plane, and the data", "title_loss": "loss",
     "title_units": "what each hidden unit computes", "axis_epoch": "epoch", "layer": "layer {k}",
     "class0": "class 0", "class1": "class 1", "train_point": "filled: training point",
@@ -339,6 +342,38 @@ PLAYER_TEXT: dict[str, dict[str, str]] = {"en": {
            "{best_epoch}), {end} at the end (epoch {last}): {ratio} times the lowest; training loss "
            "{train_best} then {train_end} ({falling})",
     "still_overfits": "still overfits", "no_overfitting": "no overfitting",
+}, "zh": {  # terms from the course's glossary (shared/glossary-zh.md)
+    "dataset": "数据集", "hidden": "网络", "lr": "学习率", "l2": "L2", "epoch_label": "迭代周期",
+    "play": "播放", "pause": "暂停", "off": "0（关闭）",
+    "xor": "XOR", "circles": "同心圆", "moons": "双月", "spirals": "双螺旋",
+    "caption": "预先计算的训练过程：数据与决策区域、损失曲线，以及每个隐藏单元在所选迭代周期计算的内容",
+    "title_map": "平面上的 P(类别 1) 与数据", "title_loss": "损失", "title_units": "每个隐藏单元计算的内容",
+    "axis_epoch": "迭代周期", "layer": "第 {k} 层", "class0": "类别 0", "class1": "类别 1",
+    "train_point": "实心：训练点", "test_point": "空心圆：测试点", "key_map": "P(类别 1)：",
+    "key_boundary": "（黑线：P = 0.5，即决策边界）", "key_unit": "隐藏单元：", "key_zero": "（白色：0）",
+    "key_loss": "损失（对数坐标）：", "training": "训练", "test": "测试", "epoch_value": "迭代周期 {epoch}",
+    "alt": "{dataset}数据上的 {hidden} 网络（学习率 {lr}，L2 {l2}）在迭代周期 {epoch}：平面上预测的类别 1 "
+           "概率与数据、损失曲线，以及每个隐藏单元的图",
+    "status": "迭代周期 {epoch}/{last}：训练损失 {train_loss}，测试损失 {test_loss}；准确率：训练点 "
+              "{train_accuracy} %，测试点 {test_accuracy} %。",
+    "stopped": " 训练在迭代周期 {epoch} 后停止：损失变为 NaN 或无穷大（步长太大）。",
+    "met": "挑战 {k}：本次训练达成（{why}）。", "not_met": "挑战 {k}：本次训练未达成（{why}）。",
+    "not_spirals": "不是双螺旋：请选择双螺旋数据集",
+    "separates": "{architecture}，{parameters} 个参数：最终测试准确率 {accuracy}（需要 {needs}）",
+    "separates_fresh": "{architecture} 网络，{parameters} 个参数：在 {n} 个新的双螺旋点上准确率 {accuracy}"
+                       "（需要 {needs}）",
+    "overfit": "测试损失最低 {best}（迭代周期 {best_epoch}），最终 {end}（迭代周期 {last}）：为最低值的 "
+               "{ratio} 倍；训练损失 {train_best}，之后 {train_end}（{falling}）",
+    "falling": "仍在下降", "flat": "不再下降",
+    "no_l2": "这里没有 L2：对一个过拟合的训练打开 L2", "no_twin": "没有可比较的无 L2 训练",
+    "not_same": "数据或网络结构不同（{diff}）",
+    "no_overfit": "第一次训练没有过拟合（挑战 2）：测试损失最低 {best}（迭代周期 {best_epoch}），最终 {end}"
+                  "（迭代周期 {last}）：为最低值的 {ratio} 倍；训练损失 {train_best}，"
+                  "之后 {train_end}（{falling}）",
+    "fix": "最终测试损失 {before} -> {after}；{state}：测试损失最低 {best}（迭代周期 {best_epoch}），最终 "
+           "{end}（迭代周期 {last}）：为最低值的 {ratio} 倍；训练损失 {train_best}，"
+           "之后 {train_end}（{falling}）",
+    "still_overfits": "仍然过拟合", "no_overfitting": "没有过拟合",
 }}
 
 
@@ -606,8 +641,9 @@ class Gallery:
                              f"{ {a: len(v) for a, v in self.axes.items()} }: give a full grid")
         self.index = index
         self.verdicts = challenge_verdicts(self.records)
-        self.caption = caption or ("Precomputed training runs: decision map with the data, loss curves, "
-                                   "and what each hidden unit computes, at the chosen epoch")
+        #: The picture's text alternative until the script draws (then it describes the run shown);
+        #: by default the text table's "caption", in the page's language.
+        self.caption = caption
 
     def data(self) -> dict[str, Any]:
         """Everything the script reads, as JSON-ready values and one base64 block of float32
@@ -640,7 +676,7 @@ class Gallery:
         return {
             "box": BOX, "activation": first.activation, "optimizer": first.optimizer,
             "batch": first.batch_size, "snapshots": list(self.records[0].snapshots),
-            "choices": {"dataset": [[_LABELS[d], d] for d in self.axes["dataset"]],
+            "choices": {"dataset": [["@" + d, d] for d in self.axes["dataset"]],
                         "hidden": [["-".join(map(str, (2, *h, 1))), list(h)] for h in self.axes["hidden"]],
                         "lr": [[f"{v:g}", v] for v in self.axes["lr"]],
                         "l2": [[f"{v:g}" if v else "@off", v] for v in self.axes["l2"]]},
@@ -700,12 +736,14 @@ class Gallery:
         controls = (
             '<div class="nnviz-controls" style="display:flex;flex-wrap:wrap;gap:0.5em 1.2em;'
             'align-items:center">' + "".join(selects) +
-            f'<button type="button" class="nnplay-play" style="min-width:5em">{en["play"]}</button>'
+            f'<button type="button" class="nnplay-play" style="min-width:5em" data-text="play">{en["play"]}</button>'
             f'<label class="nnviz-control">{t("epoch_label")} <input type="range" min="0" '
             f'max="{last}" step="1" value="{last}" aria-valuetext="{en["epoch_value"].format(epoch=epoch)}"> '
             f'<output>{epoch}</output></label></div>')
+        alt = (f'alt="{html.escape(self.caption)}"' if self.caption
+               else f'alt="{html.escape(en["caption"])}" data-alt="caption"')
         return (f'<div class="nnviz-explore nnplay" id="{uid}">{controls}'
-                f'<img style="max-width:100%;background:#fff" alt="{html.escape(self.caption)}" '
+                f'<img style="max-width:100%;background:#fff" {alt} '
                 'src="data:image/gif;base64,R0lGODlhAQABAAAAACH5BAEKAAEALAAAAAABAAEAAAICTAEAOw==">'
                 f'{keys}<p class="nnplay-status" aria-live="polite"></p>'
                 '<ul class="nnplay-challenges"></ul>'
@@ -738,7 +776,8 @@ _SCRIPT = r"""
   var buf = bytes.buffer;
   // The words, in the page's language (<html lang>), English when it has no table.
   var lang = (document.documentElement.lang || 'en').toLowerCase().split('-')[0];
-  var T = D.text[lang] || D.text.en;
+  var T = {}, key;
+  for (key in D.text.en) { T[key] = (D.text[lang] || {})[key] || D.text.en[key]; }
   function say(key, values) {
     return T[key].replace(/\{(\w+)\}/g, function (m, k) {
       var v = String(values[k]);
@@ -748,6 +787,9 @@ _SCRIPT = r"""
   function label(text) { return text.charAt(0) === '@' ? T[text.slice(1)] : text; }
   Array.prototype.forEach.call(root.querySelectorAll('[data-text]'), function (e) {
     e.textContent = T[e.getAttribute('data-text')];
+  });
+  Array.prototype.forEach.call(root.querySelectorAll('[data-alt]'), function (e) {
+    e.alt = T[e.getAttribute('data-alt')];
   });
   function lut(hex) {
     var a = new Uint8Array(768);

@@ -365,6 +365,10 @@ def test_player_words_come_from_its_text_table(small_grid):
     # no English sentence left in the script itself: its string literals are keys, CSS or code
     literals = re.findall(r"'([^'\n]*)'", script)
     assert not [t for t in literals if re.search(r"[a-z]+ [a-z]+ [a-z]+", t)], literals
+    for lang, table in playground.PLAYER_TEXT.items():   # every language has every text, same fields
+        assert set(table) == set(en), (lang, sorted(set(en) ^ set(table)))
+        for key, text in table.items():
+            assert set(re.findall(r"\{(\w+)\}", text)) == set(re.findall(r"\{(\w+)\}", en[key])), (lang, key)
     for key, text in en.items():            # every {field} a template uses is one the script fills
         fields = set(re.findall(r"\{(\w+)\}", text))
         assert fields <= {"k", "why", "epoch", "last", "hidden", "dataset", "lr", "l2", "train_loss",
@@ -388,6 +392,42 @@ def test_gallery_needs_a_full_grid_of_comparable_runs(small_grid):
         odd = playground.record(replace(small_grid[-1].settings, **change), SNAPS)
         with pytest.raises(ValueError, match="must share their data"):
             playground.Gallery(small_grid[:-1] + [odd])
+
+
+@pytest.mark.parametrize(("lang", "expected"), [("zh-CN", "zh"), ("en", "en"), ("fr", "en"), ("", "en")])
+def test_player_speaks_the_pages_language(small_grid, lang, expected):
+    """The page's <html lang> chooses the table; a language without one gets English."""
+    import os
+    import shutil
+    if not (os.access(CHROMIUM, os.X_OK) or shutil.which(CHROMIUM)):
+        if site_required():
+            pytest.fail(f"no Chromium at {CHROMIUM}", pytrace=False)
+        pytest.skip(f"needs Chromium at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    gallery = playground.Gallery(small_grid)
+    table = playground.PLAYER_TEXT[expected]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page()
+        page.set_content(f'<!DOCTYPE html><html lang="{lang}"><body>{gallery.to_html()}</body></html>')
+        shown = page.evaluate("""() => { const r = document.querySelector('.nnplay');
+          return {label: r.querySelector('[data-text=dataset]').textContent,
+                  play: r.querySelector('button').textContent,
+                  status: r.querySelector('.nnplay-status').textContent, alt: r.querySelector('img').alt,
+                  valuetext: r.querySelector('input[type=range]').getAttribute('aria-valuetext'),
+                  challenges: Array.from(r.querySelectorAll('li')).map(li => li.textContent)}; }""")
+        browser.close()
+    assert shown["label"] == table["dataset"] and shown["play"] == table["play"]
+    assert shown["valuetext"] == table["epoch_value"].format(epoch=SNAPS[-1])
+    assert shown["status"].startswith(table["status"].split("{")[0])
+    assert table["moons"] in shown["alt"] or table["xor"] in shown["alt"]
+    k = gallery.index[(len(gallery.axes["dataset"]) - 1, len(gallery.axes["hidden"]) - 1,
+                       len(gallery.axes["lr"]) // 2, 0)]
+    assert shown["challenges"] == [
+        table["met" if v.passed else "not_met"].format(
+            k=i + 1, why=playground._fill(v.template, v.values, expected))
+        for i, v in enumerate(gallery.verdicts[k])]
 
 
 # --------------------------------------------------------------------------- the live playground

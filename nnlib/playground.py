@@ -736,7 +736,8 @@ class Gallery:
         controls = (
             '<div class="nnviz-controls" style="display:flex;flex-wrap:wrap;gap:0.5em 1.2em;'
             'align-items:center">' + "".join(selects) +
-            f'<button type="button" class="nnplay-play" style="min-width:5em" data-text="play">{en["play"]}</button>'
+            '<button type="button" class="nnplay-play" style="min-width:5em" data-text="play">'
+            f'{en["play"]}</button>'
             f'<label class="nnviz-control">{t("epoch_label")} <input type="range" min="0" '
             f'max="{last}" step="1" value="{last}" aria-valuetext="{en["epoch_value"].format(epoch=epoch)}"> '
             f'<output>{epoch}</output></label></div>')

@@ -34,7 +34,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 # A chapter with plenty of printed floating-point output that runs in about 25 s.
-CHAPTERS = ["chapters/05_forward.ipynb"]
+CHAPTERS = ["chapters/05_forward.ipynb", "chapters/playground.ipynb"]
 STARTUP = "import nnlib.kernels as _kernels\n_kernels._SMALL = 0   # every product through BLAS\n"
 
 # nnlib computations whose last bits the perturbation changes: a training run (compiled products)

@@ -274,3 +274,45 @@ def test_recipe_docstrings_cite_chapter_12():
         doc = inspect.getdoc(getattr(recipe, name)) or ""
         assert "{ref}`sec-" in doc, name
     assert nnlib.recipe is recipe
+
+
+# ----------------------------------------------------------------- chapter 12's code
+def _chapter_12_code():
+    import pathlib
+
+    import nbformat
+    path = pathlib.Path(__file__).resolve().parents[1] / "chapters" / "12_training_recipe.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    return [c.source for c in nb.cells if c.cell_type == "code"]
+
+
+def test_chapter_12_explorations_are_live_over_ranges_on_figures_made_once():
+    # review finding 7: each exploration takes any value of a viz.Range in Jupyter, and its draw
+    # function updates a figure made when the cell ran instead of building one per slider move
+    import ast
+    cells = [src for src in _chapter_12_code() if "viz.explore(" in src]
+    assert len(cells) == 2
+    for src in cells:
+        tree = ast.parse("\n".join(line for line in src.splitlines() if not line.startswith("%")))
+        calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)
+                 and ast.unparse(n.func) == "viz.explore"]
+        assert len(calls) == 1 and calls[0].keywords
+        for kw in calls[0].keywords:
+            if kw.arg != "caption":
+                assert ast.unparse(kw.value).startswith("viz.Range("), kw.arg
+        draw = next(n for n in tree.body if isinstance(n, ast.FunctionDef)
+                    and n.name == ast.unparse(calls[0].args[0]))
+        body = ast.unparse(draw)
+        assert "yield" in body                                   # a value not trained is shown at once
+        helpers = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("show_")]
+        for fn in [draw, *helpers]:
+            text = ast.unparse(fn)
+            assert "subplots" not in text and "plt.figure" not in text and "contourf" not in text, fn.name
+
+
+def test_chapter_12_uses_the_shared_helpers():
+    # review finding 19: no private palette or boundary drawing, no unused course import
+    code = "\n".join(_chapter_12_code())
+    assert "LAYER_COLOURS" not in code and "contourf" not in code
+    assert "viz.decision_map(" in code and "viz.NEUTRAL_COLOURS" in code
+    assert "train_digits" not in code

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import time
-from importlib import resources
 from collections.abc import Callable, Sequence
+from importlib import resources
 from typing import Any
 
 import numpy as np

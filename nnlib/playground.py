@@ -301,7 +301,7 @@ OVERFIT_FACTOR = 1.5
 SPIRALS_CHECK = {"n": 1000, "noise": 0.05, "seed": 2024}
 
 #: The static player's words, by language (the page's ``<html lang>`` chooses; English when the
-#: language has no table). Verdict texts have {fields} filled from :attr:`ChallengeResult.values`;
+#: language has no table). Verdict texts have {fields} filled from ``ChallengeResult.values``;
 #: a value "@key" stands for the table's text under that key. Numbers come formatted by Python.
 PLAYER_TEXT: dict[str, dict[str, str]] = {"en": {
     "dataset": "Data set", "hidden": "Network", "lr": "Learning rate", "l2": "L2", "epoch_label": "Epoch",

@@ -752,7 +752,7 @@ def decision_map(ax: Any, predict: Callable[[np.ndarray], Any], extent: Sequence
 
     ``predict`` maps an (N, 2) array of points to N probabilities p(class 1) in [0, 1] (shape (N,)
     or (N, 1)): for example an :class:`nnlib.MLP` with one sigmoid output, or
-    ``lambda P: sigmoid(P @ w + b)``. The shading is a nearest-pixel image in :data:`CLASS_CMAP`
+    ``lambda P: sigmoid(P @ w + b)``. The shading is a nearest-pixel image in ``CLASS_CMAP``
     (orange for class 0, white at p = 0.5, blue for class 1), cut into ``bands`` equal bands of p
     (None: continuous), with a black p = 0.5 line (the decision boundary of the rule "class 1 when
     p >= 0.5") unless ``boundary=False``. The classifier is evaluated once per pixel centre: by

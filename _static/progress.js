@@ -769,6 +769,12 @@
           .observe(button, {childList: true, subtree: true, attributes: true, attributeFilter: ["role", "title"]});
       }
     });
+    // myst-nb's folded cells (tags hide-input/hide-output) name their <summary> "Toggle hidden
+    // content" while it shows "Show code cell output" (axe: label-content-name-mismatch): the
+    // visible text, which changes with the state, becomes the name.
+    document.querySelectorAll("details.hide > summary[aria-label='Toggle hidden content']").forEach(function (s) {
+      if (s.textContent.trim()) { s.removeAttribute("aria-label"); }
+    });
     document.querySelectorAll("nav.bd-docs-nav li.has-children > details > summary").forEach(function (s) {
       var a = s.parentElement.parentElement.querySelector(":scope > a");
       if (!s.getAttribute("aria-label")) {

@@ -348,6 +348,14 @@ def test_downloaded_chapter_runs_in_a_fresh_environment_with_the_sites_wheel(pre
         assert Path(path).resolve().is_relative_to(venv.resolve()), (
             f"imported from {path}, not from the wheel"
         )
+    # A learner's first call compiles nnlib's kernels (nothing is cached in a fresh environment)
+    # and says so in one line on stderr; warmup() does all of it at once, as `make setup` does.
+    # Afterwards the chapter's cells print exactly their stored outputs.
+    warm = run([python, "-c", "import nnlib; nnlib.warmup()"], work, 600)
+    assert warm.returncode == 0, warm.stderr
+    assert "nnlib: compiling kernels for float64" in warm.stderr, (
+        "a cold first call in a fresh environment should say that it compiles: " + warm.stderr
+    )
     # strict nbval: every stored output must match the re-run in the fresh environment
     copy = work / notebook.name
     copy.write_bytes(notebook.read_bytes())

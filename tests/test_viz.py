@@ -370,26 +370,36 @@ def test_static_sliders_in_a_browser_update_the_value_announced():
     hostile = "</script><b>"
     e = viz.explore(lambda w, b: _titled(2.0 if w == hostile else 0.5, b), w=["a", hostile],
                     b=viz.Range(0.0, 1.0, 0.25, static=[0.0, 0.25, 1.0]))
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page()
-            errors = []
-            page.on("pageerror", lambda err: errors.append(str(err)))
-            page.set_content(f"<!doctype html><html lang='en'><body>{e.to_html()}</body></html>")
-            inputs = page.locator(".nnviz-explore input[type=range]")
-            assert inputs.nth(0).get_attribute("aria-valuetext") == hostile
-            src0 = page.locator(".nnviz-explore img").get_attribute("src")
-            move = "(el, v) => { el.value = v; el.dispatchEvent(new Event('input')); }"
-            for k, pos, text in ((0, "0", "a"), (1, "2", "1")):
-                inputs.nth(k).evaluate(move, pos)
-                assert inputs.nth(k).get_attribute("aria-valuetext") == text
-            src = page.locator(".nnviz-explore img").get_attribute("src")
-            assert src != src0 and src == "data:image/png;base64," + json.loads(re.search(
-                r'<script type="application/json">(.*?)</script>', e.to_html(), re.S).group(1))["frames"][2]
-            assert not errors, errors
-        finally:
-            browser.close()
+
+    def drive():
+        # Playwright's sync API refuses to start in a thread where another sync session runs
+        # (the site tests keep theirs open for the whole run), so this one gets its own thread.
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            try:
+                page = browser.new_page()
+                errors = []
+                page.on("pageerror", lambda err: errors.append(str(err)))
+                page.set_content(f"<!doctype html><html lang='en'><body>{e.to_html()}</body></html>")
+                inputs = page.locator(".nnviz-explore input[type=range]")
+                assert inputs.nth(0).get_attribute("aria-valuetext") == hostile
+                src0 = page.locator(".nnviz-explore img").get_attribute("src")
+                move = "(el, v) => { el.value = v; el.dispatchEvent(new Event('input')); }"
+                for k, pos, text in ((0, "0", "a"), (1, "2", "1")):
+                    inputs.nth(k).evaluate(move, pos)
+                    assert inputs.nth(k).get_attribute("aria-valuetext") == text
+                src = page.locator(".nnviz-explore img").get_attribute("src")
+                data = re.search(r'<script type="application/json">(.*?)</script>', e.to_html(), re.S)
+                frames = json.loads(data.group(1))["frames"]
+                assert src != src0 and src == "data:image/png;base64," + frames[2]
+                assert not errors, errors
+            finally:
+                browser.close()
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(drive).result()
 
 
 def _linear(w1, w2, b):

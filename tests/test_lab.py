@@ -28,7 +28,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from site_helpers import CHROMIUM, CHROMIUM_ARGS, ROOT, is_local, site_required
+from site_helpers import CHROMIUM, CHROMIUM_ARGS, ROOT, fail_or_skip, is_local
 
 CHAPTER = ROOT / "chapters" / "01_introduction.ipynb"
 JUPYTER = Path(sys.executable).parent / "jupyter"
@@ -87,9 +87,7 @@ def lab(tmp_path_factory):
     missing = _missing()
     if missing:
         message = "JupyterLab test cannot run: " + "; ".join(missing)
-        if site_required():
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        fail_or_skip(message)
     home = tmp_path_factory.mktemp("lab")
     work = home / "work"
     work.mkdir()

@@ -48,9 +48,9 @@ from site_helpers import (
     SITE,
     WAIT_FOR_MATHJAX,
     SiteServer,
+    fail_or_skip,
     is_local,
     missing_prerequisites,
-    site_required,
     toc_entries,
 )
 
@@ -209,9 +209,7 @@ def prerequisites():
     missing = missing_prerequisites()
     if missing:
         message = "offline-copy tests cannot run: " + "; ".join(missing)
-        if site_required():
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        fail_or_skip(message)
 
 
 def in_thread(work):

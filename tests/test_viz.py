@@ -356,7 +356,7 @@ def test_static_sliders_in_a_browser_update_the_value_announced():
     slider's aria-valuetext to the value shown (a screen reader announces "0.25", not "1")."""
     import os
 
-    from site_helpers import CHROMIUM, CHROMIUM_ARGS, site_required
+    from site_helpers import CHROMIUM, CHROMIUM_ARGS, fail_or_skip
 
     try:
         from playwright.sync_api import sync_playwright
@@ -364,9 +364,7 @@ def test_static_sliders_in_a_browser_update_the_value_announced():
         sync_playwright = None
     if sync_playwright is None or not os.access(CHROMIUM, os.X_OK):
         message = f"needs Playwright and Chromium at {CHROMIUM} (run `make setup` and `make browser`)"
-        if site_required():
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        fail_or_skip(message)
     hostile = "</script><b>"
     e = viz.explore(lambda w, b: _titled(2.0 if w == hostile else 0.5, b), w=["a", hostile],
                     b=viz.Range(0.0, 1.0, 0.25, static=[0.0, 0.25, 1.0]))

@@ -1,5 +1,8 @@
 # Inside Neural Networks: setup, build, test.
-#   make book   set up .venv, build the website into _build/html (every notebook executed)
+#   make book   set up .venv, build the website into _build/html (every notebook executed), with the
+#               course's wheel in it (downloads/), and its offline copy _build/inside-neural-networks.zip
+#   make pdf    the whole course as one PDF, _build/inside-neural-networks.pdf (printed from the built
+#               site by Chromium: no notebook is executed again, no LaTeX)
 #   make test   set up .venv, run every test (nnlib, notebooks, grader, website)
 #   make serve  serve _build/html on http://127.0.0.1:8000
 #   make lab    open the chapters and exercises in JupyterLab (EDITION=zh: the Chinese notebooks,
@@ -7,10 +10,13 @@
 #   make book-zh  the English site, then the Chinese one into _build/html/zh (locales/README.md)
 #   make i18n-check  the Chinese catalogues: untranslated, fuzzy, stale, msgfmt --check (needs gettext)
 #   make bench  run the benchmark suite (nnlib vs NumPy, PyTorch, scikit-learn); writes _build/bench.json
+#   make bench-explore  time every exploration's live redraw in Jupyter (slider change -> finished
+#               figure, p50/p95 per exploration, target p95 <= 150 ms; 1-3 minutes); writes
+#               _build/bench-explore.json
 #   make bench-grading  grade 1,000 generated submissions locally, on a 2-worker Dask cluster and in
 #               4 shards merged (about 25 minutes); writes _build/bench-grading.json
 #   (make vendor: fetch the website's pinned JavaScript with npm pack into .vendor/;
-#    make browser: install Debian's chromium for the browser tests if it is missing;
+#    make browser: install Debian's chromium (and a CJK font) for the browser tests and the PDF if missing;
 #    make sandbox: install Debian's bubblewrap, the grader's namespace sandbox, if it is missing)
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -24,13 +30,18 @@ WARM := $(VENV)/.nnlib-warm
 PORT ?= 8000
 VENDOR := .vendor/.stamp
 SITE_STAMP := _build/.book.stamp
+# The course's wheel, offered by the site (tools/offline.py; its name is written in each chapter by
+# tools/install_hint.py), the offline copy of the site, and the PDF.
+WHEEL_STAMP := _build/site-extra/.wheel.stamp
+ZIP := _build/inside-neural-networks.zip
+PDF := _build/inside-neural-networks.pdf
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # --all: re-read every page, so every notebook is executed (force) and every warning is raised
 # again; an incremental build would skip unchanged pages, their nnlib outputs and their warnings.
 BOOK_BUILD := $(VENV)/bin/jupyter-book build . --path-output . -W -n --keep-going --all
 # What the website is built from: a change to any of these rebuilds it before `make test`.
-BOOK_SRC := _config.yml _toc.yml index.md pyproject.toml tools/nnsite.py $(shell find chapters exercises nnlib api -type f \
+BOOK_SRC := _config.yml _toc.yml index.md pyproject.toml tools/nnsite.py tools/offline.py $(shell find chapters exercises nnlib nngrade api _static -type f \
 	-not -path '*/.ipynb_checkpoints/*' -not -path '*/__pycache__/*' -not -path 'exercises/source/*' 2>/dev/null)
 
 # One BLAS thread: nnlib's products are small (two threads lose below ~10 MFLOP per product, and
@@ -39,7 +50,7 @@ export OPENBLAS_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
 
 .PHONY: book-zh i18n-check gettext
-.PHONY: setup book test serve lab bench bench-grading clean vendor browser site sandbox python-check
+.PHONY: setup book test serve lab bench bench-explore bench-grading clean vendor browser site sandbox python-check pdf
 
 setup: python-check $(STAMP) $(WARM)
 
@@ -59,7 +70,10 @@ python-check:
 # Compile nnlib's kernels into Numba's cache once, so a learner's first call is quick (~0.5 s
 # instead of several seconds); redone whenever nnlib changes.
 $(WARM): $(STAMP) $(wildcard nnlib/*.py)
-	@echo "==> Compiling nnlib's kernels into Numba's cache (first time: about 10 s)"
+	@echo "==> Compiling nnlib's kernels (float64 and float32) into Numba's cache (first time: about 25 s)"
+	@# Numba stamps a cache entry with its own file only: a kernel that inlines code from another
+	@# file would keep a stale entry after that file changed, so the cache is rebuilt whole.
+	rm -f nnlib/__pycache__/*.nbi nnlib/__pycache__/*.nbc
 	$(PY) -c "import nnlib; nnlib.warmup()"
 	@touch $@
 
@@ -82,9 +96,13 @@ sandbox:
 	@command -v bwrap >/dev/null || { echo "==> Installing bubblewrap (Debian package) for the grader's sandbox"; \
 	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q bubblewrap; }
 
+# Chromium for the browser tests and the PDF, and a CJK font (the course quotes its Chinese source;
+# without one, Chromium draws those characters as empty boxes in screenshots and in the PDF).
 browser:
 	@test -x $(CHROMIUM) || { echo "==> Installing Chromium (Debian package) for the browser tests"; \
 	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }
+	@fc-list :lang=zh 2>/dev/null | grep -q . || { echo "==> Installing fonts-noto-cjk (Debian package) for Chinese text"; \
+	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q fonts-noto-cjk; }
 
 # Builds when any source (a notebook, nnlib, the configuration) changed since the last successful
 # build, executing every notebook (--all); otherwise says the site is up to date. `make clean book`
@@ -92,20 +110,40 @@ browser:
 book: python-check setup vendor
 	@$(MAKE) --no-print-directory site
 	@echo "==> The course is built. Open file://$(CURDIR)/_build/html/index.html or run: make serve"
+	@echo "    Offline copy: $(ZIP) ($$(du -h $(ZIP) | cut -f1); unzip it, then python3 -m http.server in its folder)"
 
-# The same build, only when a source changed since the last successful one (for `make test`).
-site: $(SITE_STAMP)
+# The same build, only when a source changed since the last successful one (for `make test`),
+# and the zip of the site.
+site: $(SITE_STAMP) $(ZIP)
 
-$(SITE_STAMP): $(STAMP) $(VENDOR) $(BOOK_SRC)
+$(WHEEL_STAMP): $(STAMP) pyproject.toml tools/offline.py $(shell find nnlib nngrade -name '*.py' -o -name '*.json' -o -path 'nnlib/data/*' 2>/dev/null)
+	$(PY) tools/offline.py wheel
+	@touch $@
+
+$(SITE_STAMP): $(STAMP) $(VENDOR) $(WHEEL_STAMP) $(BOOK_SRC)
 	@rm -f $@
 	$(BOOK_BUILD)
 	@touch $@
 
-# The website is (re)built first if a source changed. If that build fails, every other test still
-# runs and the browser tests fail (NN_SITE_REQUIRED=1: they fail, not skip, without a successful
+$(ZIP): $(SITE_STAMP)
+	$(PY) tools/offline.py zip
+
+# The PDF is printed from the built site (built first if a source changed) by the Chromium of the
+# browser tests, again only when the site or tools/pdf.py changed.
+pdf: python-check setup vendor browser
+	@$(MAKE) --no-print-directory site
+	@$(MAKE) --no-print-directory $(PDF)
+	@echo "==> The course as one PDF: $(PDF) ($$(du -h $(PDF) | cut -f1))"
+
+$(PDF): $(SITE_STAMP) tools/pdf.py
+	$(PY) tools/pdf.py --out $@
+
+# The website and its PDF are (re)built first if a source changed. If that build fails, every
+# other test still runs and the browser tests fail (NN_SITE_REQUIRED=1: they fail, not skip, without a successful
 # build, Chromium or axe-core), so `make test` fails either way.
 test: python-check setup vendor browser sandbox
 	@$(MAKE) --no-print-directory site || echo "==> The website build FAILED (see above): the browser tests will fail"
+	@test ! -f $(SITE_STAMP) || $(MAKE) --no-print-directory $(PDF) || echo "==> The PDF FAILED (see above): its test will fail"
 	NN_SITE_REQUIRED=1 $(PY) -m pytest tests chapters --nbval --ignore=tests/submissions -rs
 
 serve:
@@ -137,6 +175,9 @@ i18n-check: setup gettext
 
 bench: setup
 	$(PY) -m bench.run
+
+bench-explore: setup
+	$(PY) -m bench.explore
 
 bench-grading: setup
 	$(PY) -m bench.grading --repeat 2

@@ -26,6 +26,16 @@
  *    "last":      {"key": pageKey, "path": "chapters/02_neuron.html", "title": "...", "at": isoTime}}
  * Import merges (the later time wins for each entry); Reset forgets everything.
  *
+ * A progress file comes from outside (anyone can hand a reader a file to import), so normalise()
+ * keeps only what fits the schema and drops the rest, saying what it dropped: page keys, sheet
+ * names, question ids and answer numbers must match the patterns below (and never "__proto__",
+ * "constructor", "prototype"); times are ISO 8601 UTC between 2000 and tomorrow; counts and
+ * lengths are bounded (LIMITS); last.path is a relative address of a page of this site
+ * ("chapters/02_neuron.html": letters, digits, _ . / - only, ending in .html, no "..") and is
+ * checked again before it becomes the cover's link. A file larger than MAX_FILE_BYTES is not
+ * read at all. The maps are made with Object.create(null), looked up by own keys only, and
+ * nothing imported is ever parsed as HTML (textContent and setAttribute with checked values).
+ *
  * The sidebar needs the keys of the pages it links: a page learns its own key when it is opened,
  * and, when the progress holds keys the sidebar cannot place (after an Import, or from another
  * edition), the script reads the top of the other pages once (fetch, stopped after the title)
@@ -42,6 +52,17 @@
   var SCHEMA = "inside-neural-networks/progress";
   var VERSION = 1;
   var FETCH_LIMIT = 600000;  // bytes of another page read to find its key (the title is near the top)
+  var MAX_FILE_BYTES = 1048576;  // an Import larger than 1 MiB is refused unread (a real one is a few kB)
+  var LIMITS = {pages: 2000, answersPerPage: 200, sheets: 200, questions: 200, title: 200, dropped: 5};
+  // What a key may look like (see the comment at the top).
+  var LABEL = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$/;          // a MyST label or section id; a sheet name
+  var PAGE_KEY = /^(sheet:)?[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$/;
+  var QUESTION = /^[A-Za-z0-9_]{1,40}$/;                      // "q1": as in check("q1")
+  var ANSWER = /^[1-9][0-9]{0,3}$/;                           // the n-th Check-yourself answer, from 1
+  var PAGE_PATH = /^[A-Za-z0-9_-][A-Za-z0-9_.\/-]{0,199}\.html$/;
+  var ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
+  // (a list: in an object literal "__proto__" would set the prototype, not make a key)
+  var RESERVED = ["__proto__", "constructor", "prototype"];
 
 
   // ------------------------------------------------------------------ words (English, Chinese)
@@ -50,7 +71,7 @@
     en: {
       title: "Your progress",
       mark: "Mark as read",
-      read: "\u2713 Read (click to unmark)",
+      readState: "\u2713 Read",
       marked: "Marked as read.",
       unmarked: "No longer marked as read.",
       tickTitle: "marked as read",
@@ -75,8 +96,24 @@
       exported: function (n) { return "Exported " + n + " page(s) read to inside-neural-networks-progress.json."; },
       notImported: function (name, why) { return "Not imported: " + name + ": " + why + "."; },
       unreadable: function (name) { return "Not imported: " + name + " could not be read."; },
+      tooLarge: function (name, size) {
+        return "Not imported: " + name + " is " + size + " bytes; a progress file is at most " +
+               MAX_FILE_BYTES + " bytes (1 MiB): expected an export of this site or the progress.json " +
+               "written by check().";
+      },
       imported: function (name, n, q) {
         return "Imported " + name + ": " + n + " page(s) read, " + q + " exercise question(s) passed.";
+      },
+      dropped: function (n, examples) {
+        return " Left out " + n + " entr" + (n === 1 ? "y" : "ies") + " that do not fit the progress " +
+               "format: " + examples.join("; ") + (n > examples.length ? "; \u2026" : "") + ".";
+      },
+      why: {
+        key: "not a page key (letters, digits, _ . - up to 100 characters)",
+        sheet: "not a sheet name", question: "not a question id like q1",
+        answer: "not an answer number (1, 2, ...)", time: "not an ISO 8601 UTC time between 2000 and now",
+        entry: "not an object of the expected shape", path: "not a page of this site (e.g. chapters/02_neuron.html)",
+        many: "too many entries", reserved: "a reserved name"
       },
       confirmReset: "Forget every page marked read, every answer opened and every exercise result " +
                     "in this browser?",
@@ -90,7 +127,7 @@
     zh: {
       title: "学习进度",
       mark: "标记为已读",
-      read: "\u2713 已读（点击取消）",
+      readState: "\u2713 已读",
       marked: "已标记为已读。",
       unmarked: "已取消“已读”标记。",
       tickTitle: "已读",
@@ -113,8 +150,23 @@
       exported: function (n) { return "已导出 " + n + " 个已读页面到 inside-neural-networks-progress.json。"; },
       notImported: function (name, why) { return "未导入 " + name + "：" + why + "。"; },
       unreadable: function (name) { return "未导入：无法读取 " + name + "。"; },
+      tooLarge: function (name, size) {
+        return "未导入：" + name + " 有 " + size + " 字节；进度文件最多 " + MAX_FILE_BYTES +
+               " 字节（1 MiB）：应为本站导出的文件或 check() 写入的 progress.json。";
+      },
       imported: function (name, n, q) {
         return "已导入 " + name + "：" + n + " 个已读页面，" + q + " 道练习题已通过。";
+      },
+      dropped: function (n, examples) {
+        return "有 " + n + " 项不符合进度文件格式，未导入：" + examples.join("；") +
+               (n > examples.length ? "；\u2026" : "") + "。";
+      },
+      why: {
+        key: "不是页面键（字母、数字、_ . -，最多 100 个字符）",
+        sheet: "不是练习名", question: "不是题号（如 q1）",
+        answer: "不是答案序号（1、2……）", time: "不是 2000 年至今的 ISO 8601 UTC 时间",
+        entry: "不是预期结构的对象", path: "不是本站的页面（如 chapters/02_neuron.html）",
+        many: "条目过多", reserved: "保留名称"
       },
       confirmReset: "确定要清除本浏览器中所有已读标记、已打开的答案和练习结果吗？",
       wasReset: "进度已重置：本浏览器中不再有任何标记。",
@@ -141,64 +193,127 @@
 
   function nowIso() { return new Date().toISOString().replace(/\.\d{3}Z$/, "Z"); }
 
+  function dict() { return Object.create(null); }  // a map without a prototype to pollute
+
   function empty() {
-    return {schema: SCHEMA, version: VERSION, pages: {}, answered: {}, exercises: {}, last: null};
+    return {schema: SCHEMA, version: VERSION, pages: dict(), answered: dict(), exercises: dict(), last: null};
   }
 
   function isObject(x) { return x !== null && typeof x === "object" && !Array.isArray(x); }
-  function isTime(x) { return typeof x === "string" && !isNaN(Date.parse(x)); }
+  function own(o, k) { return Object.prototype.hasOwnProperty.call(o, k); }
+  function get(o, k) { return own(o, k) ? o[k] : undefined; }
+  // An ISO 8601 UTC time ("2026-11-30T11:50:00Z", as nowIso() and check() write) from 2000 to
+  // tomorrow: a time in the future would win every later merge.
+  function isTime(x) {
+    if (typeof x !== "string" || !ISO_UTC.test(x)) { return false; }
+    var t = Date.parse(x);
+    return !isNaN(t) && t >= Date.UTC(2000, 0, 1) && t <= Date.now() + 86400000;
+  }
+  function reserved(k) { return RESERVED.indexOf(k) >= 0; }
+  function isKey(k, pattern) { return typeof k === "string" && pattern.test(k) && !reserved(k); }
   function later(a, b) { return Date.parse(a) >= Date.parse(b) ? a : b; }
 
+  // A relative address of a page of this site ("chapters/02_neuron.html"), or null. Checked when
+  // read and again before it becomes a link: no scheme (javascript:, https:), no leading "/", no
+  // "//", no "..", and it must resolve inside the site's root.
+  function pagePath(p) {
+    if (typeof p !== "string" || !PAGE_PATH.test(p) || /(^|\/)\.\.?(\/|$)|\/\//.test(p)) { return null; }
+    var url = new URL(p, siteRoot());
+    return relPath(url) === p ? url : null;
+  }
+
   // A clean copy of `data` with the entries this version understands; throws an Error that says
-  // what was wrong and what was expected.
-  function normalise(data) {
+  // what was wrong and what was expected. Entries that do not fit are left out and, when
+  // `dropped` (an array) is given, described there ("where: why").
+  function normalise(data, dropped) {
     if (!isObject(data)) {
       throw new Error("the file does not hold a JSON object (expected an export of this site " +
                       "or the progress.json written by check())");
     }
-    if (data.schema !== SCHEMA) {
-      throw new Error("\"schema\" is " + JSON.stringify(data.schema) + ", expected \"" + SCHEMA + "\"");
+    if (get(data, "schema") !== SCHEMA) {
+      throw new Error("\"schema\" is " + String(JSON.stringify(get(data, "schema"))).slice(0, 80) +
+                      ", expected \"" + SCHEMA + "\"");
     }
-    if (typeof data.version !== "number" || data.version < 1 || data.version > VERSION ||
-        Math.floor(data.version) !== data.version) {
-      throw new Error("progress version " + JSON.stringify(data.version) +
+    var version = get(data, "version");
+    if (typeof version !== "number" || version < 1 || version > VERSION || Math.floor(version) !== version) {
+      throw new Error("progress version " + String(JSON.stringify(version)).slice(0, 40) +
                       " is not one this site reads (1 to " + VERSION + ")");
     }
+    var drops = [];
+    function drop(where, why) { drops.push(where + ": " + T.why[why]); }
+    function name(k) { return JSON.stringify(String(k).slice(0, 40)); }
+    function why(k, pattern) { return reserved(k) ? "reserved" : (pattern.test(k) ? "many" : keyWhy(pattern)); }
+    function keyWhy(pattern) {
+      return pattern === QUESTION ? "question" : pattern === ANSWER ? "answer" : pattern === LABEL ? "sheet" : "key";
+    }
+    // the own entries of `obj` (if an object) whose keys fit `pattern`, at most `limit` of them
+    function entries(obj, where, pattern, limit) {
+      if (obj === undefined) { return []; }
+      if (!isObject(obj)) { drop(where, "entry"); return []; }
+      var keep = [];
+      Object.keys(obj).forEach(function (k) {
+        if (isKey(k, pattern) && keep.length < limit) { keep.push(k); } else { drop(where + "[" + name(k) + "]", why(k, pattern)); }
+      });
+      return keep;
+    }
     var out = empty();
-    var pages = isObject(data.pages) ? data.pages : {};
-    Object.keys(pages).forEach(function (k) {
-      if (isObject(pages[k]) && isTime(pages[k].read)) { out.pages[k] = {read: pages[k].read}; }
+    var pages = get(data, "pages");
+    entries(pages, "pages", PAGE_KEY, LIMITS.pages).forEach(function (k) {
+      var p = pages[k];
+      if (isObject(p) && isTime(get(p, "read"))) { out.pages[k] = {read: p.read}; }
+      else { drop("pages[" + name(k) + "]", isObject(p) ? "time" : "entry"); }
     });
-    var answered = isObject(data.answered) ? data.answered : {};
-    Object.keys(answered).forEach(function (k) {
-      if (!isObject(answered[k])) { return; }
-      Object.keys(answered[k]).forEach(function (n) {
-        if (/^\d+$/.test(n) && isTime(answered[k][n])) {
-          (out.answered[k] = out.answered[k] || {})[n] = answered[k][n];
-        }
+    var answered = get(data, "answered");
+    entries(answered, "answered", PAGE_KEY, LIMITS.pages).forEach(function (k) {
+      var where = "answered[" + name(k) + "]";
+      entries(answered[k], where, ANSWER, LIMITS.answersPerPage).forEach(function (n) {
+        if (!isTime(answered[k][n])) { drop(where + "[" + name(n) + "]", "time"); return; }
+        if (!own(out.answered, k)) { out.answered[k] = dict(); }
+        out.answered[k][n] = answered[k][n];
       });
     });
-    var exercises = isObject(data.exercises) ? data.exercises : {};
-    Object.keys(exercises).forEach(function (sheet) {
+    var exercises = get(data, "exercises");
+    entries(exercises, "exercises", LABEL, LIMITS.sheets).forEach(function (sheet) {
       var e = exercises[sheet];
-      if (!isObject(e)) { return; }
-      var clean = {questions: [], results: {}};
-      if (Array.isArray(e.questions)) {
-        clean.questions = e.questions.filter(function (q) { return typeof q === "string"; });
+      var where = "exercises[" + name(sheet) + "]";
+      if (!isObject(e)) { drop(where, "entry"); return; }
+      var clean = {questions: [], results: dict()};
+      var questions = get(e, "questions");
+      if (Array.isArray(questions)) {
+        questions.forEach(function (q) {
+          if (!isKey(q, QUESTION)) { drop(where + ".questions[" + name(q) + "]", "question"); }
+          else if (clean.questions.indexOf(q) >= 0) { return; }  // a repeated id: once is enough
+          else if (clean.questions.length >= LIMITS.questions) { drop(where + ".questions[" + name(q) + "]", "many"); }
+          else { clean.questions.push(q); }
+        });
+      } else if (questions !== undefined) {
+        drop(where + ".questions", "entry");
       }
-      var results = isObject(e.results) ? e.results : {};
-      Object.keys(results).forEach(function (q) {
+      var results = get(e, "results");
+      entries(results, where + ".results", QUESTION, LIMITS.questions).forEach(function (q) {
         var r = results[q];
-        if (isObject(r) && typeof r.passed === "boolean" && isTime(r.at)) {
+        if (isObject(r) && typeof get(r, "passed") === "boolean" && isTime(get(r, "at"))) {
           clean.results[q] = {passed: r.passed, at: r.at};
+        } else {
+          drop(where + ".results[" + name(q) + "]", isObject(r) && typeof get(r, "passed") === "boolean" ? "time" : "entry");
         }
       });
       out.exercises[sheet] = clean;
     });
-    var last = data.last;
-    if (isObject(last) && typeof last.key === "string" && typeof last.path === "string" && isTime(last.at)) {
-      out.last = {key: last.key, path: last.path, title: String(last.title || last.key), at: last.at};
+    var last = get(data, "last");
+    if (isObject(last)) {
+      var title = get(last, "title");
+      if (!isKey(get(last, "key"), PAGE_KEY)) { drop("last.key", "key"); }
+      else if (!pagePath(get(last, "path"))) { drop("last.path", "path"); }
+      else if (!isTime(get(last, "at"))) { drop("last.at", "time"); }
+      else {
+        title = typeof title === "string" ? title.replace(/[\u0000-\u001f\u007f]+/g, " ").trim() : "";
+        out.last = {key: last.key, path: last.path, title: title.slice(0, LIMITS.title) || last.key, at: last.at};
+      }
+    } else if (last !== undefined && last !== null) {
+      drop("last", "entry");
     }
+    if (dropped) { drops.forEach(function (d) { dropped.push(d); }); }
     return out;
   }
 
@@ -206,27 +321,28 @@
   function merge(a, b) {
     var out = normalise(JSON.parse(JSON.stringify(a)));
     Object.keys(b.pages).forEach(function (k) {
-      out.pages[k] = out.pages[k] ? {read: later(out.pages[k].read, b.pages[k].read)} : b.pages[k];
+      out.pages[k] = own(out.pages, k) ? {read: later(out.pages[k].read, b.pages[k].read)} : b.pages[k];
     });
     Object.keys(b.answered).forEach(function (k) {
-      out.answered[k] = out.answered[k] || {};
+      if (!own(out.answered, k)) { out.answered[k] = dict(); }
       Object.keys(b.answered[k]).forEach(function (n) {
         var t = b.answered[k][n];
-        out.answered[k][n] = out.answered[k][n] ? later(out.answered[k][n], t) : t;
+        out.answered[k][n] = own(out.answered[k], n) ? later(out.answered[k][n], t) : t;
       });
     });
     Object.keys(b.exercises).forEach(function (sheet) {
-      var mine = out.exercises[sheet] || {questions: [], results: {}};
+      var mine = own(out.exercises, sheet) ? out.exercises[sheet] : {questions: [], results: dict()};
       var theirs = b.exercises[sheet];
       if (theirs.questions.length) { mine.questions = theirs.questions.slice(); }
       Object.keys(theirs.results).forEach(function (q) {
         var r = theirs.results[q];
-        if (!mine.results[q] || Date.parse(r.at) >= Date.parse(mine.results[q].at)) { mine.results[q] = r; }
+        if (!own(mine.results, q) || Date.parse(r.at) >= Date.parse(mine.results[q].at)) { mine.results[q] = r; }
       });
       out.exercises[sheet] = mine;
     });
     if (b.last && (!out.last || Date.parse(b.last.at) > Date.parse(out.last.at))) { out.last = b.last; }
-    return out;
+    // the merge of two bounded records may exceed a bound: normalise once more
+    return normalise(JSON.parse(JSON.stringify(out)));
   }
 
   var store = storage();
@@ -255,13 +371,19 @@
     }
   }
 
+  // The cache of page keys: only relative page addresses -> page keys that fit (it is read from
+  // storage, which another script of the same origin could have written).
   function loadMap() {
+    var clean = dict();
     try {
       var m = store ? JSON.parse(store.getItem(MAP) || "{}") : {};
-      return isObject(m) ? m : {};
-    } catch (e) {
-      return {};
-    }
+      if (isObject(m)) {
+        Object.keys(m).forEach(function (p) {
+          if (pagePath(p) && isKey(m[p], PAGE_KEY)) { clean[p] = m[p]; }
+        });
+      }
+    } catch (e) { /* a cache only */ }
+    return clean;
   }
 
   function saveMap(map) {
@@ -396,7 +518,7 @@
   }
 
   function sheetCounts(sheet) {
-    var e = progress.exercises[sheet];
+    var e = get(progress.exercises, sheet);
     if (!e) { return null; }
     var passed = Object.keys(e.results).filter(function (q) { return e.results[q].passed; }).length;
     var total = Math.max(e.questions.length, Object.keys(e.results).length);
@@ -407,11 +529,11 @@
     sidebarParts().forEach(function (part) {
       var read = 0;
       part.links.forEach(function (link) {
-        var k = map[link.path];
+        var k = get(map, link.path);
         var old = link.a.querySelectorAll(".inn-tick, .inn-sheet");
         old.forEach(function (o) { o.remove(); });
         var li = link.a.parentElement;
-        var isRead = !!(k && progress.pages[k]);
+        var isRead = !!(k && own(progress.pages, k));
         li.classList.toggle("inn-read", isRead);
         if (isRead) {
           read++;
@@ -450,12 +572,15 @@
   function renderPage() {
     var button = document.querySelector(".inn-mark");
     if (button) {
-      var isRead = !!(key && progress.pages[key]);
+      // a toggle button: its name stays "Mark as read", aria-pressed says whether it is; the
+      // tick beside it shows the same to the eye (hidden from screen readers, which hear "pressed")
+      var isRead = !!(key && own(progress.pages, key));
       button.setAttribute("aria-pressed", isRead ? "true" : "false");
-      button.textContent = isRead ? T.read : T.mark;
+      var state = document.querySelector(".inn-mark-state");
+      if (state) { state.textContent = isRead ? T.readState : ""; }
     }
     var answers = checkYourselfDropdowns();
-    var done = progress.answered[key] || {};
+    var done = (key && get(progress.answered, key)) || dict();
     answers.forEach(function (d, i) { d.classList.toggle("inn-answered", !!done[String(i + 1)]); });
     var cy = document.querySelector(".inn-check-yourself");
     if (cy) {
@@ -468,10 +593,10 @@
       var counts = sheetCounts(sheet);
       ex.textContent = counts ? T.exercises(counts.passed, counts.total) : T.noExercises;
       document.querySelectorAll(".inn-question").forEach(function (q) { q.remove(); });
-      var results = counts ? progress.exercises[sheet].results : {};
+      var results = counts ? progress.exercises[sheet].results : dict();
       document.querySelectorAll("article.bd-article .cell_input pre").forEach(function (pre) {
         var m = /^\s*check\(\s*["']([A-Za-z0-9_]+)["']\s*\)\s*$/.exec(pre.textContent);
-        if (!m || !results[m[1]]) { return; }
+        if (!m || !own(results, m[1])) { return; }
         var r = results[m[1]];
         var cell = pre.closest(".cell");
         var note = el("p", {"class": "inn-question " + (r.passed ? "inn-passed" : "inn-failed")},
@@ -483,10 +608,12 @@
     if (cont) {
       cont.textContent = "";
       var last = progress.last;
-      if (last) {
-        var target = Object.keys(map).filter(function (p) { return map[p] === last.key; })[0] || last.path;
+      // the address is checked again here: only a page of this site becomes the link
+      var target = last && (pagePath(Object.keys(map).filter(function (p) { return map[p] === last.key; })[0]) ||
+                            pagePath(last.path));
+      if (target) {
         cont.appendChild(document.createTextNode(T.cont));
-        cont.appendChild(el("a", {href: new URL(target, siteRoot()).href, "class": "inn-continue-link"}, last.title));
+        cont.appendChild(el("a", {href: target.href, "class": "inn-continue-link"}, last.title));
       } else {
         cont.textContent = T.nothingYet;
       }
@@ -518,11 +645,16 @@
   }
 
   function importFile(file) {
+    if (file.size > MAX_FILE_BYTES) {
+      say(T.tooLarge(file.name, file.size));
+      return;
+    }
     var reader = new FileReader();
     reader.onload = function () {
       var incoming;
+      var dropped = [];
       try {
-        incoming = normalise(JSON.parse(reader.result));
+        incoming = normalise(JSON.parse(reader.result), dropped);
       } catch (e) {
         say(T.notImported(file.name, e.message));
         return;
@@ -536,7 +668,8 @@
           if (incoming.exercises[s].results[q].passed) { passed++; }
         });
       });
-      say(T.imported(file.name, Object.keys(incoming.pages).length, passed));
+      say(T.imported(file.name, Object.keys(incoming.pages).length, passed) +
+          (dropped.length ? T.dropped(dropped.length, dropped.slice(0, LIMITS.dropped)) : ""));
       refreshMap();
     };
     reader.onerror = function () { say(T.unreadable(file.name)); };
@@ -576,11 +709,12 @@
       var mark = el("button", {type: "button", "class": "inn-mark", "aria-pressed": "false"}, T.mark);
       mark.addEventListener("click", function () {
         update(function (p) {
-          if (p.pages[key]) { delete p.pages[key]; } else { p.pages[key] = {read: nowIso()}; }
+          if (own(p.pages, key)) { delete p.pages[key]; } else { p.pages[key] = {read: nowIso()}; }
         });
-        say(progress.pages[key] ? T.marked : T.unmarked);
+        say(own(progress.pages, key) ? T.marked : T.unmarked);
       });
       box.appendChild(mark);
+      box.appendChild(el("span", {"class": "inn-mark-state", "aria-hidden": "true"}));
       if (checkYourselfDropdowns().length) { box.appendChild(el("p", {"class": "inn-check-yourself"})); }
       if (key.indexOf("sheet:") === 0) { box.appendChild(el("p", {"class": "inn-exercises"})); }
     }
@@ -594,9 +728,9 @@
     var parts = sidebarParts();
     var unknown = [];
     parts.forEach(function (part) {
-      part.links.forEach(function (l) { if (!map[l.path] && unknown.indexOf(l.path) < 0) { unknown.push(l.path); } });
+      part.links.forEach(function (l) { if (!own(map, l.path) && unknown.indexOf(l.path) < 0) { unknown.push(l.path); } });
     });
-    var known = {};
+    var known = dict();
     Object.keys(map).forEach(function (p) { known[map[p]] = true; });
     var stored = [].concat(Object.keys(progress.pages), Object.keys(progress.answered),
                            Object.keys(progress.exercises).map(function (s) { return "sheet:" + s; }));
@@ -635,6 +769,12 @@
           .observe(button, {childList: true, subtree: true, attributes: true, attributeFilter: ["role", "title"]});
       }
     });
+    // myst-nb's folded cells (tags hide-input/hide-output) name their <summary> "Toggle hidden
+    // content" while it shows "Show code cell output" (axe: label-content-name-mismatch): the
+    // visible text, which changes with the state, becomes the name.
+    document.querySelectorAll("details.hide > summary[aria-label='Toggle hidden content']").forEach(function (s) {
+      if (s.textContent.trim()) { s.removeAttribute("aria-label"); }
+    });
     document.querySelectorAll("nav.bd-docs-nav li.has-children > details > summary").forEach(function (s) {
       var a = s.parentElement.parentElement.querySelector(":scope > a");
       if (!s.getAttribute("aria-label")) {
@@ -653,7 +793,7 @@
     var isCover = currentPath === "index.html" && siteRoot().href === new URL("./", location.href).href;
     var tracked = !!document.querySelector("nav.bd-docs-nav ul.bd-sidenav:not(.bd-sidenav__home-link) a.current");
     if (currentPath && tracked) {
-      if (map[currentPath] !== key) {
+      if (get(map, currentPath) !== key) {
         Object.keys(map).forEach(function (p) { if (map[p] === key) { delete map[p]; } });
         map[currentPath] = key;
         saveMap(map);
@@ -678,8 +818,11 @@
     }
     checkYourselfDropdowns().forEach(function (d, i) {
       d.addEventListener("toggle", function () {
-        if (!d.open || (progress.answered[key] || {})[String(i + 1)]) { return; }
-        update(function (p) { (p.answered[key] = p.answered[key] || {})[String(i + 1)] = nowIso(); });
+        if (!d.open || own(get(progress.answered, key) || dict(), String(i + 1))) { return; }
+        update(function (p) {
+          if (!own(p.answered, key)) { p.answered[key] = dict(); }
+          p.answered[key][String(i + 1)] = nowIso();
+        });
       });
     });
     if (!store) { say(T.noStorage); }

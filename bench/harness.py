@@ -40,7 +40,8 @@ def compare(spec: dict, X: np.ndarray, Y: np.ndarray, params0: np.ndarray, repea
     ``initial_loss``: the loss of ``params0`` on (X, Y); ``gemm_only_epoch_s``: the matrix
     products of one epoch alone, in NumPy in that dtype (a floor for every contender that uses
     BLAS; with ``gemm_floor``, not for tiny products, where it would only measure NumPy's call
-    overhead); ``gemm_floor_ratio``: nnlib's epoch over that floor.
+    overhead); ``gemm_floor_ratio``: nnlib's epoch over that floor (``*_cpu``: the same from CPU
+    times, less disturbed by load).
     Figures: ``time`` (seconds for the whole training, median/min/max), ``epoch_s`` (median / epochs),
     ``samples_per_s``, ``speedup`` (this contender's median time / nnlib's: how many times faster
     nnlib is), ``loss_first``/``loss_last`` (mean training loss of the first and last epoch as the
@@ -83,6 +84,10 @@ def compare(spec: dict, X: np.ndarray, Y: np.ndarray, params0: np.ndarray, repea
     if gemm_floor:
         res["gemm_only_epoch_s"] = gemm_only_epoch_s(spec["sizes"], N, spec["batch"], repeats,
                                                      spec.get("dtype", "float64"))
+        res["gemm_only_epoch_cpu_s"] = gemm_only_epoch_s(spec["sizes"], N, spec["batch"], repeats,
+                                                         spec.get("dtype", "float64"), cpu=True)
         if "nnlib" in out:
             res["gemm_floor_ratio"] = out["nnlib"]["epoch_s"] / res["gemm_only_epoch_s"]
+            res["gemm_floor_ratio_cpu"] = (out["nnlib"]["cpu_epoch_s"]
+                                           / res["gemm_only_epoch_cpu_s"])
     return res

@@ -17,6 +17,7 @@ def run(smoke: bool, threads: int) -> dict:
     res["skipped"]["sklearn"] = ("MLPClassifier trains with log-loss, not the mean squared error "
                                  "of a sigmoid output")
     res["nnlib_epoch_us"] = res["contenders"]["nnlib"]["epoch_s"] * 1e6
+    res["nnlib_cpu_epoch_us"] = res["contenders"]["nnlib"]["cpu_epoch_s"] * 1e6
     from .xor_limit import limits
     res["limit"] = limits(X, Y, res["spec"], repeats=2 if smoke else 5)
     res["environment"] = environment()

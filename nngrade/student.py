@@ -10,6 +10,11 @@ schema of the website's progress export (see ``PROGRESS_SCHEMA``), so the site's
 shows the exercise progress next to the reading progress. Executed headless (the website build,
 nbval, grading) nothing is recorded unless ``NN_PROGRESS_FILE`` names a file. A file that cannot
 be read or written never makes a check fail: the check says so in one line and goes on.
+
+Two kernels may run ``check`` at the same moment (two sheets open): each read-modify-write of the
+file holds an exclusive lock on ``.progress.json.lock`` beside it (``flock`` on Linux and macOS,
+``msvcrt.locking`` on Windows), so no result is lost; a writer that cannot get the lock within
+``LOCK_TIMEOUT`` seconds gives up with that one line.
 """
 from __future__ import annotations
 
@@ -18,7 +23,9 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -42,6 +49,60 @@ PROGRESS_SCHEMA = "inside-neural-networks/progress"
 PROGRESS_VERSION = 1
 PROGRESS_ENV = "NN_PROGRESS_FILE"
 DEFAULT_PROGRESS_FILE = Path("~/.inside-neural-networks/progress.json")
+#: Seconds a ``check`` waits for another kernel's write of the progress file before giving up.
+LOCK_TIMEOUT = 10.0
+
+if sys.platform == "win32":  # pragma: no cover - the course's tests run on Linux
+    import msvcrt
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # the lock file's first byte
+        except OSError:
+            return False
+        return True
+
+    def _unlock(fd: int) -> None:
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+else:
+    import fcntl
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def _unlock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+@contextmanager
+def locked(path: Path, timeout: float | None = None) -> Iterator[Path]:
+    """Hold the exclusive lock of the progress file ``path`` (the file ``.NAME.lock`` beside it,
+    kept between uses) while the block runs; yields the lock file's path.
+
+    Other processes and threads wait for it; after ``timeout`` seconds (default
+    ``LOCK_TIMEOUT``) of waiting, raises TimeoutError (an OSError) saying who holds what."""
+    wait = LOCK_TIMEOUT if timeout is None else timeout
+    lock = path.with_name(f".{path.name}.lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = time.monotonic() + wait
+        while not _try_lock(fd):
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"another check() has been writing it for over {wait:g} s "
+                                   f"(it holds {lock}; delete that file if no Jupyter kernel is running)")
+            time.sleep(0.01)
+        try:
+            yield lock
+        finally:
+            _unlock(fd)
+    finally:
+        os.close(fd)
 
 
 def progress_file() -> Path | None:
@@ -87,9 +148,18 @@ def record_result(path: Path, sheet: str, questions: list[str], question: str, p
     """Record in ``path`` that ``question`` of ``sheet`` passed (or failed) its public tests.
 
     Keeps everything else in the file; written to a temporary file that then replaces it, so a
-    reader never sees half a file. Raises OSError or ValueError (bad existing file)."""
+    reader never sees half a file; the read, change and write hold ``locked(path)``, so two
+    kernels checking at once both keep their result. Raises OSError (TimeoutError when the lock
+    stays taken) or ValueError (bad existing file)."""
+    with locked(path):
+        _record_unlocked(path, sheet, questions, question, passed, now)
+
+
+def _record_unlocked(path: Path, sheet: str, questions: list[str], question: str, passed: bool,
+                     now: datetime | None) -> None:
     data = read_progress(path)
-    at = (now or datetime.now(UTC)).isoformat(timespec="seconds").replace("+00:00", "Z")
+    # UTC with a "Z", as the website's schema expects ("2026-11-30T11:50:00Z")
+    at = (now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     entry = data["exercises"].get(sheet)
     if not isinstance(entry, dict) or not isinstance(entry.get("results", {}), dict):
         entry = {}  # a damaged entry of this sheet is replaced, the rest of the file kept

@@ -9,7 +9,8 @@
 Modules, one concept each: activations, losses, layers (and initialisation), mlp, optim, train,
 numgrad (numerical gradients and ``gradcheck``), metrics, datasets; kernels and train_kernels
 (compiled); course (helpers the chapters share); viz (course figures; imported on first use of
-``nnlib.viz``).
+``nnlib.viz``); autodiff (a scalar reverse-mode engine, chapter 11); recipe (the training recipe's
+checks, chapter 12); playground (the playground page's runs and player).
 """
 from __future__ import annotations
 
@@ -31,17 +32,25 @@ __all__ = ["MLP", "Dense", "SGD", "Adam", "History", "TrainingDiverged", "fit", 
            "layers", "optim", "metrics", "datasets", "warmup"]
 
 
-def warmup() -> None:
-    """Compile (or load from Numba's cache) every kernel now, e.g. once before running notebooks
-    in parallel; afterwards the first call of each function is fast."""
+def warmup(dtypes: tuple[str, ...] = ("float64", "float32")) -> None:
+    """Compile (or load from Numba's cache) every kernel now, for each of ``dtypes``, e.g. once
+    before running notebooks in parallel; afterwards the first call of each function is fast.
+    (Without it, each kernel compiles on its first use, for the dtype it meets.)"""
     X, y = datasets.xor()
-    for hidden, output, loss in [("tanh", "sigmoid", "mse"), ("relu", "softmax", "cross_entropy")]:
-        net = MLP([2, 3, 2 if output == "softmax" else 1], hidden=hidden, output=output, seed=0)
-        Y = datasets.one_hot(y.ravel().astype(int), 2) if output == "softmax" else y
-        net.forward(X)
-        net.loss_and_grads(X, Y, loss=loss)
-        net.fit(X, Y, loss=loss, epochs=1, validation_data=(X, Y), optimizer="adam")
-        net.fit(X, Y, loss=loss, epochs=1, batch_size=2)
+    for dtype in dtypes:
+        for hidden, output, loss in [("tanh", "sigmoid", "mse"), ("relu", "softmax", "cross_entropy")]:
+            net = MLP([2, 3, 2 if output == "softmax" else 1], hidden=hidden, output=output, seed=0,
+                      dtype=dtype, dropout=0.1)
+            Y = datasets.one_hot(y.ravel().astype(int), 2) if output == "softmax" else y
+            net.forward(X)
+            net.loss_and_grads(X, Y, loss=loss)
+            net.loss_and_grads(X, Y, loss=loss, mask=net.dropout_mask(4, seed=0))
+            net.fit(X, Y, loss=loss, epochs=1, validation_data=(X, Y), optimizer="adam")
+            net.fit(X, Y, loss=loss, epochs=1, batch_size=2)
+            SGD(net, lr=0.1).step(net.loss_and_grads(X, Y, loss=loss)[1])
+            Adam(net, lr=0.1).step(net.loss_and_grads(X, Y, loss=loss)[1])
+            net.forward_trace(X)
+            net.loss(X, Y, loss=loss)
     activations.sigmoid.df(X)
     softmax(X)
     layer = Dense(2, 2, rng=0)

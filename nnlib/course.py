@@ -6,15 +6,17 @@ place so that every chapter runs the same code and a change reaches all of them.
 """
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
+from importlib import resources
 from typing import Any
 
 import numpy as np
 
 from .mlp import MLP
 
-__all__ = ["best_time", "train_digits"]
+__all__ = ["best_time", "train_digits", "bench_report"]
 
 
 def best_time(fn: Callable[[], object], repeat: int = 3) -> float:
@@ -52,3 +54,17 @@ def train_digits(X: np.ndarray, Y: np.ndarray, *, hidden: int = 32, sizes: Seque
     options.update(fit_options)
     net.fit(X, Y, **options)
     return net
+
+
+def bench_report() -> dict[str, Any] | None:
+    """The benchmark report the chapters cite, or ``None`` if this copy of nnlib has none.
+
+    ``make bench`` (``python -m bench.run --chapter-data``) writes it to ``nnlib/data/bench.json``,
+    which ships with nnlib (and its wheel), so a chapter downloaded from the website reads the same
+    figures as the repository's copy. Chapter 8 cites the XOR comparison
+    ({ref}`sec-mlp-nnlib`), chapter 9 summarises the targets ({ref}`sec-faq-compute`).
+    """
+    path = resources.files("nnlib") / "data" / "bench.json"
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))

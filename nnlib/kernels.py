@@ -5,6 +5,10 @@ Every function here is a plain ``@njit(cache=True)`` function over C-contiguous 
 :mod:`nnlib.layers` are thin wrappers around them. With ``NUMBA_DISABLE_JIT=1`` they run as plain
 Python/NumPy and give the same numbers. The small helpers are marked ``inline="always"``: Numba
 copies them into their callers, so a tiny network (XOR's 2-4-1) pays no function-call overhead.
+:func:`forward` and :func:`backward` are not: inlining them too into the training loop made an
+XOR epoch faster (0.56 -> 0.46 us CPU) but the first compile longer (+0.5 s for ``fit``, and a
+first ``predict`` after it then compiles its own ``forward``, +1 s), a trade measured and declined
+(issue 14): a learner waits for the compile, not for 0.1 us per epoch.
 
 Layout (shared by every kernel)::
 
@@ -42,6 +46,9 @@ from .losses import BCE, MSE
 
 # Below this many multiply-adds a product is done with loops (BLAS call overhead dominates).
 _SMALL = 8192
+# Below this many columns of the result, the loops sum each entry in a register (same order of
+# additions, so the same numbers); above it, they run along rows (vectorisable).
+_NARROW = 4
 
 
 @njit(cache=True, inline="always")
@@ -140,6 +147,14 @@ def matmul(A, B, C):
     if n * k * m > _SMALL:
         np.dot(A, B, C)
         return
+    if m <= _NARROW:     # few columns (XOR's 2-4-1): sum each C_ij in a register
+        for i in range(n):
+            for j in range(m):
+                s = C.dtype.type(0.0)
+                for p in range(k):
+                    s += A[i, p] * B[p, j]
+                C[i, j] = s
+        return
     for i in range(n):
         for j in range(m):
             C[i, j] = 0.0
@@ -157,6 +172,14 @@ def matmul_tn(A, B, C):
     m = B.shape[1]
     if n * k * m > _SMALL:
         np.dot(A.T, B, C)
+        return
+    if m <= _NARROW:
+        for p in range(k):
+            for j in range(m):
+                s = C.dtype.type(0.0)
+                for i in range(n):
+                    s += A[i, p] * B[i, j]
+                C[p, j] = s
         return
     for p in range(k):
         for j in range(m):

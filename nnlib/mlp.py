@@ -8,6 +8,7 @@ import numpy as np
 
 from . import losses, train
 from ._lazy import kernels as K
+from ._notice import before_first_call
 from ._validate import (
     as_float_array,
     as_generator,
@@ -121,6 +122,7 @@ class MLP:
         n = X.shape[0]
         width = int(self._sizes[1:].sum())
         zbuf, abuf = np.empty(n * width, self.dtype), np.empty(n * width, self.dtype)
+        before_first_call(K.forward, self.dtype)
         K.forward(self.params, self._sizes, self._acts, X, n, zbuf, abuf, self._keep,
                   mbuf.astype(self.dtype, copy=False))
         return zbuf, abuf
@@ -234,6 +236,7 @@ class MLP:
         mbuf = self._mask_buffer(mask, n).astype(self.dtype, copy=False)
         zbuf, abuf = self._run_forward(X, mbuf)
         dbuf, flat = np.empty_like(zbuf), np.empty_like(self.params)
+        before_first_call(K.backward, self.dtype)
         value = K.backward(self.params, self._sizes, self._acts, code, X, Y, n, zbuf, abuf, dbuf, flat,
                            self._keep, mbuf)
         if lam:

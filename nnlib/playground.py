@@ -25,7 +25,7 @@ import io
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -36,10 +36,11 @@ from .activations import check_hidden
 from .metrics import accuracy
 from .mlp import MLP
 
-__all__ = ["DATASETS", "ACTIVATIONS", "OPTIMIZERS", "BOX", "TEST_FRACTION", "MAX_UNIT_MAPS", "make_data",
-           "grid_points", "Settings", "Run", "CHALLENGES", "SEPARATES", "OVERFIT_FACTOR", "SPIRALS_CHECK",
-           "ChallengeResult", "overfits", "fixes", "check_challenge", "SNAPSHOTS", "RunRecord", "record",
-           "challenge_verdicts", "Gallery", "LiveFigure", "Playground"]
+__all__ = ["DATASETS", "ACTIVATIONS", "OPTIMIZERS", "BOX", "TEST_FRACTION", "MAX_UNIT_MAPS", "FRAME_BUDGET",
+           "make_data", "grid_points", "Settings", "run_seeds", "Run", "SEPARATES",
+           "OVERFIT_FACTOR", "SPIRALS_CHECK", "PLAYER_TEXT", "ChallengeResult", "overfits", "fixes",
+           "check_challenge", "SNAPSHOTS", "RunRecord", "record", "challenge_verdicts", "Gallery",
+           "LiveFigure", "Playground"]
 
 #: The data sets, in the order the controls list them.
 DATASETS: tuple[str, ...] = ("xor", "circles", "moons", "spirals")
@@ -55,6 +56,8 @@ BOX = 1.8
 TEST_FRACTION = 0.5
 #: Hidden units drawn as small maps (the first ones, layer by layer).
 MAX_UNIT_MAPS = 32
+#: Seconds of training at most in one frame of the live playground (then it redraws).
+FRAME_BUDGET = 0.1
 
 
 def make_data(dataset: str, n: int = 200, noise: float = 0.1, seed: Any = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -89,7 +92,8 @@ class Settings:
     rate ``lr``, mini-batches of ``batch_size`` rows, L2 coefficient ``l2`` (chapter 9,
     {ref}`sec-l2`), and ``dropout``, the rate p at which each hidden unit is dropped in training
     (inverted dropout, as :class:`~nnlib.MLP` does it); ``seed`` fixes the data, the split, the
-    initial weights, the shuffles and the dropout masks.
+    initial weights, the shuffles and the dropout masks, each from its own stream
+    (:func:`run_seeds`).
     """
 
     dataset: str = "spirals"
@@ -157,6 +161,16 @@ def grid_points(res: int) -> np.ndarray:
     return np.column_stack([gx.ravel(), gy.ravel()])
 
 
+def run_seeds(seed: int) -> tuple[np.random.Generator, np.random.Generator, np.random.Generator]:
+    """Three independent generators from one seed, for a run's data, its train/test split and its
+    network (initial weights, shuffles, dropout masks): ``np.random.SeedSequence(seed).spawn(3)``,
+    so that no two of them draw the same stream (chapter 9, {ref}`sec-faq-overfitting`, on why
+    the test points must be independent of the training). The page {ref}`sec-playground`."""
+    seed = check_int(seed, "seed", minimum=0)
+    data, split, net = np.random.SeedSequence(seed).spawn(3)
+    return np.random.default_rng(data), np.random.default_rng(split), np.random.default_rng(net)
+
+
 class Run:
     """One network being trained: its data, its :class:`~nnlib.MLP`, its optimiser, its curves.
 
@@ -176,10 +190,11 @@ class Run:
     def __init__(self, settings: Settings | None = None, **changes: Any) -> None:
         s = replace(settings or Settings(), **changes)
         self.settings = s
-        X, y = make_data(s.dataset, s.n, s.noise, seed=s.seed)
+        data_seed, split_seed, net_seed = run_seeds(s.seed)
+        X, y = make_data(s.dataset, s.n, s.noise, seed=data_seed)
         self.X_train, self.X_test, self.y_train, self.y_test = datasets.train_test_split(
-            X, y, TEST_FRACTION, seed=s.seed)
-        self.net = MLP(s.sizes, hidden=s.activation, output="sigmoid", seed=s.seed, dropout=s.dropout)
+            X, y, TEST_FRACTION, seed=split_seed)
+        self.net = MLP(s.sizes, hidden=s.activation, output="sigmoid", seed=net_seed, dropout=s.dropout)
         self.optimizer = self._new_optimizer()
         #: None, or why training stopped (the loss became NaN or inf).
         self.diverged: str | None = None
@@ -285,14 +300,93 @@ OVERFIT_FACTOR = 1.5
 #: The spirals on which check_challenge(1, net) measures a network: fresh points, never trained on.
 SPIRALS_CHECK = {"n": 1000, "noise": 0.05, "seed": 2024}
 
-#: The challenges of the page, by number.
-CHALLENGES = {
-    1: "Find the smallest network that separates the spirals (test accuracy at least "
-       f"{SEPARATES:.0%} at the end of training).",
-    2: "Make a network overfit: its test loss ends at least "
-       f"{OVERFIT_FACTOR:g} times above its lowest value while its training loss keeps falling.",
-    3: "Then fix it: same data and architecture, no overfitting, and a lower final test loss.",
-}
+#: The static player's words, by language (the page's ``<html lang>`` chooses; English when the
+#: language has no table). Verdict texts have {fields} filled from ``ChallengeResult.values``;
+#: a value "@key" stands for the table's text under that key. Numbers come formatted by Python.
+PLAYER_TEXT: dict[str, dict[str, str]] = {"en": {
+    "dataset": "Data set", "hidden": "Network", "lr": "Learning rate", "l2": "L2", "epoch_label": "Epoch",
+    "play": "Play", "pause": "Pause", "off": "0 (off)",
+    "xor": "XOR", "circles": "circles", "moons": "moons", "spirals": "spirals",
+    "caption": "Precomputed training runs: decision map with the data, loss curves, and what each "
+               "hidden unit computes, at the chosen epoch",
+    "title_map": "P(class 1) over the plane, and the data", "title_loss": "loss",
+    "title_units": "what each hidden unit computes", "axis_epoch": "epoch", "layer": "layer {k}",
+    "class0": "class 0", "class1": "class 1", "train_point": "filled: training point",
+    "test_point": "ring: test point", "key_map": "P(class 1):", "key_boundary": "(black line: P = 0.5, "
+    "the decision boundary)", "key_unit": "hidden unit:", "key_zero": "(white: 0)",
+    "key_loss": "loss (log scale):", "training": "training", "test": "test",
+    "epoch_value": "epoch {epoch}",
+    "alt": "Network {hidden} on the {dataset} data (learning rate {lr}, L2 {l2}) at epoch {epoch}: "
+           "predicted probability of class 1 over the plane with the data, loss curves, and the map "
+           "of each hidden unit",
+    "status": "Epoch {epoch} of {last}: training loss {train_loss}, test loss {test_loss}; accuracy "
+              "{train_accuracy} % on the training points, {test_accuracy} % on the test points.",
+    "stopped": " Training stopped after epoch {epoch}: the loss became NaN or infinite (the step is "
+               "too large).",
+    "met": "Challenge {k}: met by this run ({why}).",
+    "not_met": "Challenge {k}: not met by this run ({why}).",
+    "not_spirals": "not the spirals: choose the spirals data set",
+    "separates": "{architecture}, {parameters} parameters: final test accuracy {accuracy} (needs {needs})",
+    "separates_fresh": "{architecture} network, {parameters} parameters: accuracy {accuracy} on {n} fresh "
+                       "spiral points (needs {needs})",
+    "overfit": "test loss {best} at its lowest (epoch {best_epoch}), {end} at the end (epoch {last}): "
+               "{ratio} times the lowest; training loss {train_best} then {train_end} ({falling})",
+    "falling": "still falling", "flat": "not falling",
+    "no_l2": "no L2 here: switch L2 on for a run that overfits",
+    "no_twin": "no run without L2 to compare with",
+    "not_same": "not the same data and architecture ({diff})",
+    "no_overfit": "the first run does not overfit (challenge 2): test loss {best} at its lowest (epoch "
+                  "{best_epoch}), {end} at the end (epoch {last}): {ratio} times the lowest; training "
+                  "loss {train_best} then {train_end} ({falling})",
+    "fix": "final test loss {before} -> {after}; {state}: test loss {best} at its lowest (epoch "
+           "{best_epoch}), {end} at the end (epoch {last}): {ratio} times the lowest; training loss "
+           "{train_best} then {train_end} ({falling})",
+    "still_overfits": "still overfits", "no_overfitting": "no overfitting",
+}, "zh": {  # terms from the course's glossary (shared/glossary-zh.md)
+    "dataset": "数据集", "hidden": "网络", "lr": "学习率", "l2": "L2", "epoch_label": "迭代周期",
+    "play": "播放", "pause": "暂停", "off": "0（关闭）",
+    "xor": "XOR", "circles": "同心圆", "moons": "双月", "spirals": "双螺旋",
+    "caption": "预先计算的训练过程：数据与决策区域、损失曲线，以及每个隐藏单元在所选迭代周期计算的内容",
+    "title_map": "平面上的 P(类别 1) 与数据", "title_loss": "损失", "title_units": "每个隐藏单元计算的内容",
+    "axis_epoch": "迭代周期", "layer": "第 {k} 层", "class0": "类别 0", "class1": "类别 1",
+    "train_point": "实心：训练点", "test_point": "空心圆：测试点", "key_map": "P(类别 1)：",
+    "key_boundary": "（黑线：P = 0.5，即决策边界）", "key_unit": "隐藏单元：", "key_zero": "（白色：0）",
+    "key_loss": "损失（对数坐标）：", "training": "训练", "test": "测试", "epoch_value": "迭代周期 {epoch}",
+    "alt": "{dataset}数据上的 {hidden} 网络（学习率 {lr}，L2 {l2}）在迭代周期 {epoch}：平面上预测的类别 1 "
+           "概率与数据、损失曲线，以及每个隐藏单元的图",
+    "status": "迭代周期 {epoch}/{last}：训练损失 {train_loss}，测试损失 {test_loss}；准确率：训练点 "
+              "{train_accuracy} %，测试点 {test_accuracy} %。",
+    "stopped": " 训练在迭代周期 {epoch} 后停止：损失变为 NaN 或无穷大（步长太大）。",
+    "met": "挑战 {k}：本次训练达成（{why}）。", "not_met": "挑战 {k}：本次训练未达成（{why}）。",
+    "not_spirals": "不是双螺旋：请选择双螺旋数据集",
+    "separates": "{architecture}，{parameters} 个参数：最终测试准确率 {accuracy}（需要 {needs}）",
+    "separates_fresh": "{architecture} 网络，{parameters} 个参数：在 {n} 个新的双螺旋点上准确率 {accuracy}"
+                       "（需要 {needs}）",
+    "overfit": "测试损失最低 {best}（迭代周期 {best_epoch}），最终 {end}（迭代周期 {last}）：为最低值的 "
+               "{ratio} 倍；训练损失 {train_best}，之后 {train_end}（{falling}）",
+    "falling": "仍在下降", "flat": "不再下降",
+    "no_l2": "这里没有 L2：对一个过拟合的训练打开 L2", "no_twin": "没有可比较的无 L2 训练",
+    "not_same": "数据或网络结构不同（{diff}）",
+    "no_overfit": "第一次训练没有过拟合（挑战 2）：测试损失最低 {best}（迭代周期 {best_epoch}），最终 {end}"
+                  "（迭代周期 {last}）：为最低值的 {ratio} 倍；训练损失 {train_best}，"
+                  "之后 {train_end}（{falling}）",
+    "fix": "最终测试损失 {before} -> {after}；{state}：测试损失最低 {best}（迭代周期 {best_epoch}），最终 "
+           "{end}（迭代周期 {last}）：为最低值的 {ratio} 倍；训练损失 {train_best}，"
+           "之后 {train_end}（{falling}）",
+    "still_overfits": "仍然过拟合", "no_overfitting": "没有过拟合",
+}}
+
+
+def _fill(template: str, values: dict[str, str], lang: str = "en") -> str:
+    """The text of ``template`` in ``lang`` with its {fields} filled (as the player's script does)."""
+    table = PLAYER_TEXT.get(lang, PLAYER_TEXT["en"])
+    words = {k: table[v[1:]] if v.startswith("@") else v for k, v in values.items()}
+    return table[template].format_map(words)
+
+
+def _result(challenge: int, passed: bool, template: str, values: dict[str, str],
+            numbers: dict[str, float] | None = None) -> ChallengeResult:
+    return ChallengeResult(challenge, passed, _fill(template, values), numbers or {}, template, values)
 
 
 @dataclass
@@ -304,6 +398,10 @@ class ChallengeResult:
     passed: bool
     message: str
     numbers: dict[str, float] = field(default_factory=dict)
+    #: The message as a key of the player's text table (:data:`PLAYER_TEXT`) and the values it
+    #: fills in, so that the static player can show it in the page's language.
+    template: str = ""
+    values: dict[str, str] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return self.passed
@@ -330,10 +428,10 @@ def overfits(run: Any) -> ChallengeResult:
     ratio = float(te[-1] / te[best]) if te[best] > 0 else math.inf
     falling = bool(tr[-1] < tr[best])
     passed = ratio >= OVERFIT_FACTOR and falling
-    msg = (f"test loss {te[best]:.3g} at its lowest (epoch {best}), {te[-1]:.3g} at the end "
-           f"(epoch {te.size - 1}): {ratio:.2f} times the lowest; training loss "
-           f"{tr[best]:.3g} then {tr[-1]:.3g} ({'still falling' if falling else 'not falling'})")
-    return ChallengeResult(2, passed, msg, {"ratio": ratio, "best_epoch": best})
+    values = {"best": f"{te[best]:.3g}", "best_epoch": str(best), "end": f"{te[-1]:.3g}",
+              "last": str(te.size - 1), "ratio": f"{ratio:.2f}", "train_best": f"{tr[best]:.3g}",
+              "train_end": f"{tr[-1]:.3g}", "falling": "@falling" if falling else "@flat"}
+    return _result(2, passed, "overfit", values, {"ratio": ratio, "best_epoch": best})
 
 
 def fixes(run: Any, overfit_run: Any) -> ChallengeResult:
@@ -345,15 +443,15 @@ def fixes(run: Any, overfit_run: Any) -> ChallengeResult:
     other = {k: getattr(b, k) for k in same}
     if same != other:
         diff = ", ".join(f"{k} {other[k]!r} -> {same[k]!r}" for k in same if same[k] != other[k])
-        return ChallengeResult(3, False, f"not the same data and architecture ({diff})")
+        return _result(3, False, "not_same", {"diff": diff})
     before, after = overfits(overfit_run), overfits(run)
     if not before:
-        return ChallengeResult(3, False, "the first run does not overfit (challenge 2): " + before.message)
+        return _result(3, False, "no_overfit", before.values)
     end_before, end_after = float(overfit_run.test_loss[-1]), float(run.test_loss[-1])
     passed = not after and end_after < end_before
-    msg = (f"final test loss {end_before:.3g} -> {end_after:.3g}; "
-           f"{'no overfitting' if not after else 'still overfits'}: {after.message}")
-    return ChallengeResult(3, passed, msg, {"before": end_before, "after": end_after})
+    values = {"before": f"{end_before:.3g}", "after": f"{end_after:.3g}",
+              "state": "@still_overfits" if after else "@no_overfitting", **after.values}
+    return _result(3, passed, "fix", values, {"before": end_before, "after": end_after})
 
 
 def check_challenge(number: int, subject: Any, overfit_run: Any = None) -> ChallengeResult:
@@ -377,9 +475,9 @@ def check_challenge(number: int, subject: Any, overfit_run: Any = None) -> Chall
         acc = accuracy(y, net.forward(X))
         p = net.num_parameters()
         passed = acc >= SEPARATES
-        msg = (f"{'-'.join(map(str, net.sizes))} network, {p} parameters: accuracy {acc:.1%} on "
-               f"{SPIRALS_CHECK['n']} fresh spiral points (needs {SEPARATES:.0%})")
-        return ChallengeResult(1, passed, msg, {"accuracy": acc, "parameters": p})
+        values = {"architecture": "-".join(map(str, net.sizes)), "parameters": str(p),
+                  "accuracy": f"{acc:.1%}", "n": str(SPIRALS_CHECK["n"]), "needs": f"{SEPARATES:.0%}"}
+        return _result(1, passed, "separates_fresh", values, {"accuracy": acc, "parameters": p})
     if not isinstance(subject, (Run, RunRecord)):
         raise TypeError(f"challenge {number} checks a Run (or the Playground), got {type(subject).__name__}")
     if number == 2:
@@ -441,7 +539,8 @@ def record(settings: Settings, snapshots: tuple[int, ...] = SNAPSHOTS) -> RunRec
 
 
 def challenge_verdicts(records: list[RunRecord]) -> list[list[ChallengeResult]]:
-    """For each record, its verdicts on challenges 1, 2 and 3 (:data:`CHALLENGES`).
+    """For each record, its verdicts on challenges 1, 2 and 3 (stated on the page,
+    {ref}`sec-playground-challenges`).
 
     1: the run is on the spirals and ends with test accuracy >= :data:`SEPARATES` (its parameter
     count is what to minimise); 2: :func:`overfits`; 3: there is a record with the same settings
@@ -453,19 +552,18 @@ def challenge_verdicts(records: list[RunRecord]) -> list[list[ChallengeResult]]:
         s = rec.settings
         acc = rec.test_accuracy[-1]
         if s.dataset != "spirals":
-            v1 = ChallengeResult(1, False, "not the spirals: choose the spirals data set")
+            v1 = _result(1, False, "not_spirals", {})
         else:
-            v1 = ChallengeResult(1, acc >= SEPARATES,
-                                 f"{s.architecture}, {s.num_parameters()} parameters: final test accuracy "
-                                 f"{acc:.1%} (needs {SEPARATES:.0%})",
-                                 {"accuracy": acc, "parameters": s.num_parameters()})
+            v1 = _result(1, acc >= SEPARATES, "separates",
+                         {"architecture": s.architecture, "parameters": str(s.num_parameters()),
+                          "accuracy": f"{acc:.1%}", "needs": f"{SEPARATES:.0%}"},
+                         {"accuracy": acc, "parameters": s.num_parameters()})
         v2 = overfits(rec)
         if s.l2 == 0:
-            v3 = ChallengeResult(3, False, "no L2 here: switch L2 on for a run that overfits")
+            v3 = _result(3, False, "no_l2", {})
         else:
             twin = [r for r in records if r.settings == replace(s, l2=0.0)]
-            v3 = (fixes(rec, twin[0]) if twin else
-                  ChallengeResult(3, False, "no run without L2 to compare with"))
+            v3 = fixes(rec, twin[0]) if twin else _result(3, False, "no_twin", {})
         out.append([v1, v2, v3])
     return out
 
@@ -516,8 +614,14 @@ class Gallery:
             "l2": sorted({r.settings.l2 for r in records}),
         }
         index = {}
+        data_of: dict[str, Settings] = {}
         for k, r in enumerate(self.records):
             s = r.settings
+            seen = data_of.setdefault(s.dataset, s)
+            if (s.noise, s.n) != (seen.noise, seen.n):
+                raise ValueError(f"the runs on {s.dataset} must share their data (the player draws one set "
+                                 f"of points per data set): noise {seen.noise:g} and n {seen.n} in one, "
+                                 f"noise {s.noise:g} and n {s.n} in another")
             key = tuple(self.axes[a].index(getattr(s, a)) for a in self.axes)
             if key in index:
                 raise ValueError(f"two records with the same choices: {s}")
@@ -537,8 +641,9 @@ class Gallery:
                              f"{ {a: len(v) for a, v in self.axes.items()} }: give a full grid")
         self.index = index
         self.verdicts = challenge_verdicts(self.records)
-        self.caption = caption or ("Precomputed training runs: decision map with the data, loss curves, "
-                                   "and what each hidden unit computes, at the chosen epoch")
+        #: The picture's text alternative until the script draws (then it describes the run shown);
+        #: by default the text table's "caption", in the page's language.
+        self.caption = caption
 
     def data(self) -> dict[str, Any]:
         """Everything the script reads, as JSON-ready values and one base64 block of float32
@@ -565,18 +670,18 @@ class Gallery:
             blob += curves.tobytes()
             runs.append({"sizes": s.sizes, "params": p_off, "nparams": int(r.params.shape[1]),
                          "curves": c_off, "epochs": len(r.train_loss) - 1, "stopped": r.stopped,
-                         "verdicts": [[bool(v.passed), v.message] for v in self.verdicts[k]]})
+                         "verdicts": [[bool(v.passed), v.template, v.values] for v in self.verdicts[k]]})
         keys = sorted(self.index)
         first = self.records[0].settings
         return {
             "box": BOX, "activation": first.activation, "optimizer": first.optimizer,
             "batch": first.batch_size, "snapshots": list(self.records[0].snapshots),
-            "choices": {"dataset": [[_LABELS[d], d] for d in self.axes["dataset"]],
+            "choices": {"dataset": [["@" + d, d] for d in self.axes["dataset"]],
                         "hidden": [["-".join(map(str, (2, *h, 1))), list(h)] for h in self.axes["hidden"]],
                         "lr": [[f"{v:g}", v] for v in self.axes["lr"]],
-                        "l2": [[f"{v:g}" if v else "0 (off)", v] for v in self.axes["l2"]]},
+                        "l2": [[f"{v:g}" if v else "@off", v] for v in self.axes["l2"]]},
             "order": list(self.axes), "index": [[list(k), self.index[k]] for k in keys],
-            "points": points, "runs": runs, "challenges": [CHALLENGES[i] for i in (1, 2, 3)],
+            "points": points, "runs": runs, "text": PLAYER_TEXT,
             "cmaps": {"cls": _lut(viz.CLASS_CMAP), "sign": _lut(viz.SIGN_CMAP)},
             "colours": {"cls": [_hex(c) for c in viz.CLASS_COLOURS]},
             "blob": base64.b64encode(bytes(blob)).decode("ascii"),
@@ -589,17 +694,24 @@ class Gallery:
         from . import viz
 
         data = self.data()
-        text = json.dumps(data, separators=(",", ":"))
+        # No "<" inside the <script> element that holds the JSON ("</script>" would end it, "<!--"
+        # would change how it is parsed): "\u003c" is the same JSON string, and "<" is only in strings.
+        text = json.dumps(data, separators=(",", ":")).replace("<", "\\u003c")
         uid = "nnplay-" + hashlib.sha1(text.encode()).hexdigest()[:12]
         start = {"dataset": len(self.axes["dataset"]) - 1, "hidden": len(self.axes["hidden"]) - 1,
                  "lr": len(self.axes["lr"]) // 2, "l2": 0}
-        names = {"dataset": "Data set", "hidden": "Network", "lr": "Learning rate", "l2": "L2"}
+        en = PLAYER_TEXT["en"]
+
+        def t(key: str) -> str:          # English in the page; the script swaps in the page's language
+            return f'<span data-text="{key}">{html.escape(en[key])}</span>'
+
         selects = []
         for key in self.axes:
-            opts = "".join(f'<option value="{i}"{" selected" if i == start[key] else ""}>'
-                           f'{html.escape(str(label))}</option>'
+            opts = "".join(f'<option value="{i}"{" selected" if i == start[key] else ""}'
+                           + (f' data-text="{label[1:]}">{html.escape(en[label[1:]])}'
+                              if label.startswith("@") else f'>{html.escape(str(label))}') + '</option>'
                            for i, (label, _) in enumerate(data["choices"][key]))
-            selects.append(f'<label class="nnviz-control">{names[key]} '
+            selects.append(f'<label class="nnviz-control">{t(key)} '
                            f'<select data-key="{key}">{opts}</select></label>')
         last = len(data["snapshots"]) - 1
         cls0, cls1 = (_hex(c) for c in viz.CLASS_COLOURS)
@@ -607,27 +719,32 @@ class Gallery:
                'vertical-align:middle;{}"></span>')
         keys = (
             '<div class="nnplay-keys" style="display:flex;flex-wrap:wrap;gap:0.4em 1.5em;font-size:0.9em">'
-            f'<span>{dot.format(f"background:{cls0};border:1px solid #333")} class 0 '
-            f'{dot.format(f"background:{cls1};border:1px solid #333")} class 1 (filled: training '
-            f'point; {dot.format(f"background:#fff;border:2px solid {cls1}")} ring: test point)</span>'
-            '<span>P(class 1): 0 <span style="display:inline-block;width:7em;height:0.8em;'
+            f'<span>{dot.format(f"background:{cls0};border:1px solid #333")} {t("class0")} '
+            f'{dot.format(f"background:{cls1};border:1px solid #333")} {t("class1")} ({t("train_point")}; '
+            f'{dot.format(f"background:#fff;border:2px solid {cls1}")} {t("test_point")})</span>'
+            f'<span>{t("key_map")} 0 <span style="display:inline-block;width:7em;height:0.8em;'
             f'vertical-align:middle;background:{_gradient(viz.CLASS_CMAP)}"></span> 1 '
-            '(black line: P = 0.5, the decision boundary)</span>'
-            '<span>hidden unit: −max <span style="display:inline-block;width:7em;height:0.8em;'
-            f'vertical-align:middle;background:{_gradient(viz.SIGN_CMAP)}"></span> +max (white: 0)</span>'
-            '<span>loss (log scale): <span style="display:inline-block;width:1.6em;vertical-align:middle;'
-            'border-top:2px solid #000;background:#fff"></span> training, '
+            f'{t("key_boundary")}</span>'
+            f'<span>{t("key_unit")} −max <span style="display:inline-block;width:7em;height:0.8em;'
+            f'vertical-align:middle;background:{_gradient(viz.SIGN_CMAP)}"></span> +max '
+            f'{t("key_zero")}</span>'
+            f'<span>{t("key_loss")} <span style="display:inline-block;width:1.6em;vertical-align:middle;'
+            f'border-top:2px solid #000;background:#fff"></span> {t("training")}, '
             '<span style="display:inline-block;width:1.6em;vertical-align:middle;'
-            'border-top:2px dashed #7b3fa0;background:#fff"></span> test</span></div>')
+            f'border-top:2px dashed #7b3fa0;background:#fff"></span> {t("test")}</span></div>')
+        epoch = data["snapshots"][last]
         controls = (
             '<div class="nnviz-controls" style="display:flex;flex-wrap:wrap;gap:0.5em 1.2em;'
             'align-items:center">' + "".join(selects) +
-            '<button type="button" class="nnplay-play" style="min-width:5em">Play</button>'
-            '<label class="nnviz-control">Epoch <input type="range" min="0" '
-            f'max="{last}" step="1" value="{last}" aria-label="Epoch"> '
-            f'<output>{data["snapshots"][last]}</output></label></div>')
+            '<button type="button" class="nnplay-play" style="min-width:5em" data-text="play">'
+            f'{en["play"]}</button>'
+            f'<label class="nnviz-control">{t("epoch_label")} <input type="range" min="0" '
+            f'max="{last}" step="1" value="{last}" aria-valuetext="{en["epoch_value"].format(epoch=epoch)}"> '
+            f'<output>{epoch}</output></label></div>')
+        alt = (f'alt="{html.escape(self.caption)}"' if self.caption
+               else f'alt="{html.escape(en["caption"])}" data-alt="caption"')
         return (f'<div class="nnviz-explore nnplay" id="{uid}">{controls}'
-                f'<img style="max-width:100%;background:#fff" alt="{html.escape(self.caption)}" '
+                f'<img style="max-width:100%;background:#fff" {alt} '
                 'src="data:image/gif;base64,R0lGODlhAQABAAAAACH5BAEKAAEALAAAAAABAAEAAAICTAEAOw==">'
                 f'{keys}<p class="nnplay-status" aria-live="polite"></p>'
                 '<ul class="nnplay-challenges"></ul>'
@@ -658,6 +775,23 @@ _SCRIPT = r"""
   var raw = atob(D.blob), bytes = new Uint8Array(raw.length);
   for (var i = 0; i < raw.length; i++) { bytes[i] = raw.charCodeAt(i); }
   var buf = bytes.buffer;
+  // The words, in the page's language (<html lang>), English when it has no table.
+  var lang = (document.documentElement.lang || 'en').toLowerCase().split('-')[0];
+  var T = {}, key;
+  for (key in D.text.en) { T[key] = (D.text[lang] || {})[key] || D.text.en[key]; }
+  function say(key, values) {
+    return T[key].replace(/\{(\w+)\}/g, function (m, k) {
+      var v = String(values[k]);
+      return v.charAt(0) === '@' ? T[v.slice(1)] : v;
+    });
+  }
+  function label(text) { return text.charAt(0) === '@' ? T[text.slice(1)] : text; }
+  Array.prototype.forEach.call(root.querySelectorAll('[data-text]'), function (e) {
+    e.textContent = T[e.getAttribute('data-text')];
+  });
+  Array.prototype.forEach.call(root.querySelectorAll('[data-alt]'), function (e) {
+    e.alt = T[e.getAttribute('data-alt')];
+  });
   function lut(hex) {
     var a = new Uint8Array(768);
     for (var i = 0; i < 768; i++) { a[i] = parseInt(hex.substr(2 * i, 2), 16); }
@@ -771,7 +905,7 @@ _SCRIPT = r"""
     ctx.strokeStyle = '#333'; ctx.lineWidth = 1; ctx.strokeRect(x0, y0, w, h);
     ctx.fillStyle = '#000'; ctx.font = '11px sans-serif'; ctx.textAlign = 'right';
     for (var d = lo; d <= hi * 1.0001; d *= 10) { ctx.fillText(String(+d.toPrecision(1)), x0 - 3, Y(d) + 4); }
-    ctx.textAlign = 'center'; ctx.fillText('epoch', x0 + w / 2, y0 + h + 28);
+    ctx.textAlign = 'center'; ctx.fillText(T.axis_epoch, x0 + w / 2, y0 + h + 28);
     ctx.fillText('0', x0, y0 + h + 14);
     ctx.fillText(String(D.snapshots[D.snapshots.length - 1]), x0 + w, y0 + h + 14);
     [[tr, '#000', []], [te, '#7b3fa0', [5, 3]]].forEach(function (c) {
@@ -800,7 +934,7 @@ _SCRIPT = r"""
     var u3 = 0, y = y0;
     ctx.fillStyle = '#000'; ctx.font = '11px sans-serif'; ctx.textAlign = 'left';
     hidden.forEach(function (n, l) {
-      ctx.fillText('layer ' + (l + 1), x0, y + 10); y += 14;
+      ctx.fillText(say('layer', {k: l + 1}), x0, y + 10); y += 14;
       for (var k = 0; k < n; k++, u3++) {
         var m = maps[u3], top = 0, im = ctx.createImageData(R, R);
         for (var i = 0; i < m.length; i++) { top = Math.max(top, Math.abs(m[i])); }
@@ -822,36 +956,39 @@ _SCRIPT = r"""
     var ds = D.choices.dataset[+selects.dataset.value][1];
     ctx.fillStyle = '#fff'; ctx.fillRect(0, 0, W, H);
     ctx.fillStyle = '#000'; ctx.font = 'bold 12px sans-serif'; ctx.textAlign = 'left';
-    ctx.fillText('P(class 1) over the plane, and the data', 10, 15);
-    ctx.fillText('loss', 320, 15); ctx.fillText('what each hidden unit computes', 560, 15);
+    ctx.fillText(T.title_map, 10, 15);
+    ctx.fillText(T.title_loss, 320, 15); ctx.fillText(T.title_units, 560, 15);
     drawMap(run, p, D.points[ds]); drawLoss(r, shown); drawUnits(run, p);
     img.src = canvas.toDataURL('image/png');
-    var names = sel.map(function (k) { return D.choices[k][+selects[k].value][0]; });
-    img.alt = 'Network ' + names[1] + ' on the ' + names[0] + ' data (learning rate ' + names[2] +
-      ', L2 ' + names[3] + ') at epoch ' + epoch + ': predicted probability of class 1 over the plane ' +
-      'with the data, loss curves, and the map of each hidden unit';
+    var names = sel.map(function (k) { return label(D.choices[k][+selects[k].value][0]); });
+    img.alt = say('alt', {hidden: names[1], dataset: names[0], lr: names[2], l2: names[3], epoch: epoch});
     out.textContent = String(epoch);
+    slider.setAttribute('aria-valuetext', say('epoch_value', {epoch: epoch}));
     var c = [curve(r, 0)[shown], curve(r, 1)[shown], curve(r, 2)[shown], curve(r, 3)[shown]];
-    status.textContent = 'Epoch ' + epoch + ' of ' + D.snapshots[D.snapshots.length - 1] +
-      ': training loss ' + sig(c[0]) +
-      ', test loss ' + sig(c[1]) + '; accuracy ' + fmt(100 * c[2], 1) + ' % on the training points, ' +
-      fmt(100 * c[3], 1) + ' % on the test points.' +
-      (run.stopped !== null && epoch > run.stopped ? ' Training stopped after epoch ' + run.stopped +
-        ': the loss became NaN or infinite (the step is too large).' : '');
+    status.textContent = say('status', {epoch: epoch, last: D.snapshots[D.snapshots.length - 1],
+      train_loss: sig(c[0]), test_loss: sig(c[1]), train_accuracy: fmt(100 * c[2], 1),
+      test_accuracy: fmt(100 * c[3], 1)}) +
+      (run.stopped !== null && epoch > run.stopped ? say('stopped', {epoch: run.stopped}) : '');
     chall.innerHTML = '';
     run.verdicts.forEach(function (v, k) {
       var li = document.createElement('li');
-      li.textContent = 'Challenge ' + (k + 1) + (v[0] ? ': met by this run (' : ': not met by this run (') +
-        v[1] + ').';
+      li.textContent = say(v[0] ? 'met' : 'not_met', {k: k + 1, why: say(v[1], v[2])});
       chall.appendChild(li);
     });
   }
   var timer = null;
-  function stop() { if (timer) { clearInterval(timer); timer = null; } play.textContent = 'Play'; }
+  // While it plays, the status changes four times a second: screen readers hear it once, at the stop.
+  function stop() {
+    var playing = timer !== null;
+    if (timer) { clearInterval(timer); timer = null; }
+    play.textContent = T.play; status.setAttribute('aria-live', 'polite');
+    if (playing) { draw(); }
+  }
   play.addEventListener('click', function () {
     if (timer) { stop(); return; }
     if (+slider.value >= +slider.max) { slider.value = 0; draw(); }
-    play.textContent = 'Pause';
+    status.setAttribute('aria-live', 'off');
+    play.textContent = T.pause;
     timer = setInterval(function () {
       if (+slider.value >= +slider.max) { stop(); return; }
       slider.value = +slider.value + 1; draw();
@@ -861,7 +998,7 @@ _SCRIPT = r"""
   Object.keys(selects).forEach(function (k) { selects[k].addEventListener('change', draw); });
   // For the tests: the network's P(class 1) at (x, y) for run r at snapshot f, as drawn.
   root.nnplay = {probability: function (r, f, x, y) { return forward(D.runs[r], params(r, f), x, y, null); },
-                 current: current, draw: draw};
+                 current: current, draw: draw, say: say};
   draw();
 })();
 """
@@ -976,6 +1113,27 @@ class LiveFigure:
         return buf.getvalue()
 
 
+#: The live playground's range of points (its slider) and largest seed (its box).
+LIVE_N = (8, 2000)
+LIVE_MAX_SEED = 2**31 - 1
+
+
+def _check_live(settings: Settings) -> Settings:
+    """The settings, if the live controls can show them; else a ValueError saying which cannot."""
+    if not isinstance(settings, Settings):
+        raise TypeError(f"settings must be a playground.Settings, got {type(settings).__name__}")
+    if len(set(settings.hidden)) != 1:
+        raise ValueError(f"the live playground's controls give every hidden layer the same width, got "
+                         f"hidden={settings.hidden!r}; use equal widths, or train a playground.Run")
+    if not LIVE_N[0] <= settings.n <= LIVE_N[1]:
+        raise ValueError(f"the live playground takes {LIVE_N[0]} to {LIVE_N[1]} points, got n={settings.n}")
+    if settings.seed > LIVE_MAX_SEED:
+        raise ValueError(f"the live playground takes seeds up to {LIVE_MAX_SEED}, got {settings.seed}")
+    if settings.lr < 1e-4:
+        raise ValueError(f"the live playground's learning rate goes from 1e-4 to 10, got {settings.lr:g}")
+    return settings
+
+
 def _status(run: Run) -> str:
     s = run.settings
     text = (f"{s.architecture} {s.activation} network on {_LABELS[s.dataset]}, {s.optimizer} lr={s.lr:g}, "
@@ -992,9 +1150,12 @@ class Playground:
 
     Controls: data set, its noise and size, hidden layers and their width, activation, learning
     rate, batch size, optimiser, L2, dropout, seed, and epochs per frame; buttons Start, Pause, Step (one
-    epoch) and Reset. Training runs as an asyncio task on the kernel's event loop, in chunks of
-    ``epochs_per_frame`` epochs (:meth:`Run.train`), and the figure is updated in place after
-    every chunk, so the kernel stays responsive (the buttons work while it trains). Changing the
+    epoch) and Reset. Training runs as an asyncio task on the kernel's event loop, one epoch at a
+    time (:meth:`Run.train`), handing the loop back after each; the figure is updated in place
+    after ``epochs_per_frame`` epochs or :data:`FRAME_BUDGET` seconds of training, whichever comes
+    first, so the kernel stays responsive (the buttons act within about one epoch). The controls
+    cover every :class:`Settings` but one: every hidden layer has the same width (a ValueError
+    says so). Changing the
     learning rate, batch size, optimiser or L2 takes effect at the next chunk; any other control
     starts a new network (a new :class:`Run`). The same chunks from the same settings give the
     same network: everything is seeded by ``seed``.
@@ -1002,7 +1163,7 @@ class Playground:
 
     def __init__(self, settings: Settings | None = None, *, epochs_per_frame: int = 5,
                  max_epochs: int = 5000) -> None:
-        self.settings = settings or Settings()
+        self.settings = _check_live(settings or Settings())
         self.epochs_per_frame = check_int(epochs_per_frame, "epochs_per_frame")
         self.max_epochs = check_int(max_epochs, "max_epochs")
         self.run = Run(self.settings)
@@ -1033,7 +1194,8 @@ class Playground:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
-            loop = asyncio.get_event_loop_policy().get_event_loop()
+            raise RuntimeError("start() trains on a Jupyter kernel's running event loop, and there is "
+                               "none here; in a script use step() or Run.train()") from None
         self._running = True
         self._task = loop.create_task(self._train_loop())
         self._sync_buttons()
@@ -1042,7 +1204,17 @@ class Playground:
         try:
             while self._running and self.run.epoch < self.max_epochs and not self.run.diverged:
                 t0 = time.perf_counter()
-                self.run.train(min(self.epochs_per_frame, self.max_epochs - self.run.epoch))
+                target = min(self.run.epoch + self.epochs_per_frame, self.max_epochs)
+                # One epoch at a time, handing the loop back after each, and at most FRAME_BUDGET
+                # seconds of training per frame: Pause and Reset act within about one epoch even
+                # when a frame's epochs are long (batch 1 on 1000 points).
+                while self._running and self.run.epoch < target and not self.run.diverged:
+                    self.run.train(1)
+                    await asyncio.sleep(0)
+                    if time.perf_counter() - t0 > FRAME_BUDGET:
+                        break
+                if not self._running:
+                    break
                 self.refresh()
                 self.frame_seconds = (self.frame_seconds + [time.perf_counter() - t0])[-50:]
                 await asyncio.sleep(0.02)      # let the kernel handle clicks between frames
@@ -1051,7 +1223,7 @@ class Playground:
             self._sync_buttons()
 
     def pause(self) -> None:
-        """Stop training after the current chunk (page {ref}`sec-playground`)."""
+        """Stop training after the current epoch (page {ref}`sec-playground`)."""
         self._running = False
 
     def close(self) -> None:
@@ -1065,7 +1237,7 @@ class Playground:
         """Stop, then start over with a new network from ``settings`` (default: the current
         ones; page {ref}`sec-playground`)."""
         self.close()
-        self.settings = settings or self.settings
+        self.settings = _check_live(settings or self.settings)
         self.run = Run(self.settings)
         self.refresh()
 
@@ -1106,17 +1278,17 @@ class Playground:
         c = {
             "dataset": W.Dropdown(options=[(_LABELS[d], d) for d in DATASETS], value=s.dataset,
                                   description="data set", style=style, layout=lay),
-            "noise": W.FloatSlider(value=s.noise, min=0.0, max=0.5, step=0.01, description="noise",
+            "noise": W.FloatSlider(value=s.noise, min=0.0, max=1.0, step=0.01, description="noise",
                                    style=style, layout=lay, continuous_update=False),
-            "n": W.IntSlider(value=s.n, min=20, max=1000, step=20, description="points",
+            "n": W.IntSlider(value=s.n, min=LIVE_N[0], max=LIVE_N[1], step=20, description="points",
                              style=style, layout=lay, continuous_update=False),
             "layers": W.IntSlider(value=len(s.hidden), min=1, max=4, description="hidden layers",
                                   style=style, layout=lay, continuous_update=False),
-            "width": W.IntSlider(value=max(s.hidden), min=1, max=32, description="units per layer",
+            "width": W.IntSlider(value=s.hidden[0], min=1, max=64, description="units per layer",
                                  style=style, layout=lay, continuous_update=False),
             "activation": W.Dropdown(options=list(ACTIVATIONS), value=s.activation, description="activation",
                                      style=style, layout=lay),
-            "lr": W.FloatLogSlider(value=s.lr, base=10, min=-4, max=0, step=0.1, description="learning rate",
+            "lr": W.FloatLogSlider(value=s.lr, base=10, min=-4, max=1, step=0.1, description="learning rate",
                                    style=style, layout=lay, continuous_update=False, readout_format=".4f"),
             "batch_size": W.Dropdown(options=sorted({1, 5, 10, 20, 50, 100, 1000, s.batch_size}),
                                      value=s.batch_size, description="batch size", style=style, layout=lay),
@@ -1124,9 +1296,9 @@ class Playground:
                                     style=style, layout=lay),
             "l2": W.Dropdown(options=sorted({0.0, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, s.l2}), value=s.l2,
                              description="L2", style=style, layout=lay),
-            "dropout": W.FloatSlider(value=s.dropout, min=0.0, max=0.8, step=0.05, description="dropout",
+            "dropout": W.FloatSlider(value=s.dropout, min=0.0, max=0.9, step=0.05, description="dropout",
                                      style=style, layout=lay, continuous_update=False),
-            "seed": W.BoundedIntText(value=s.seed, min=0, max=2**31 - 1, description="seed", style=style,
+            "seed": W.BoundedIntText(value=s.seed, min=0, max=LIVE_MAX_SEED, description="seed", style=style,
                                      layout=lay),
             "epochs_per_frame": W.IntSlider(value=self.epochs_per_frame, min=1, max=50,
                                             description="epochs per frame", style=style, layout=lay),
@@ -1155,16 +1327,8 @@ class Playground:
         self._sync_buttons()
         return box
 
-    def _settings_from_controls(self) -> Settings:
-        u = self._ui
-        return Settings(dataset=u["dataset"].value, n=u["n"].value, noise=round(u["noise"].value, 4),
-                        hidden=(u["width"].value,) * u["layers"].value, activation=u["activation"].value,
-                        lr=float(f"{u['lr'].value:.3g}"), batch_size=u["batch_size"].value,
-                        optimizer=u["optimizer"].value, l2=u["l2"].value,
-                        dropout=round(u["dropout"].value, 4), seed=u["seed"].value)
-
     def _reset_from_controls(self) -> None:
-        self.reset(self._settings_from_controls())
+        self.reset(self.settings)          # the settings follow every control as it changes
         self._sync_buttons()
 
     def _control_changed(self, owner: Any) -> None:
@@ -1172,26 +1336,36 @@ class Playground:
         if owner is u["epochs_per_frame"]:
             self.epochs_per_frame = owner.value
             return
-        new = self._settings_from_controls()
+        # Only the control that moved changes its setting: the others keep their exact values
+        # (no round trip through the sliders' steps and readouts).
+        name = next(k for k, w in u.items() if w is owner)
+        value = owner.value
+        if name in ("layers", "width"):
+            name, value = "hidden", (u["width"].value,) * u["layers"].value
+        elif name in ("noise", "dropout"):
+            value = round(value, 4)
+        elif name == "lr":
+            value = float(f"{value:.3g}")
+        new = replace(self.settings, **{name: value})
         keep = {"lr", "batch_size", "optimizer", "l2"}
-        if all(getattr(new, k) == getattr(self.settings, k) for k in asdict(new) if k not in keep):
+        if name in keep:
             self.settings = new
-            self.run.update(**{k: getattr(new, k) for k in keep})
+            self.run.update(**{name: value})
             self._ui["status"].value = html.escape(_status(self.run))
         else:
-            self._reset_from_controls()
+            self.reset(new)
+            self._sync_buttons()
 
     def __repr__(self) -> str:
         return f"Playground({self.run!r})"
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        bundle: dict[str, Any] = {"text/plain": repr(self), "text/html": (
-            '<p class="nnplay-live-note"><em>The live playground trains in a running Jupyter kernel: open '
-            'this page as a notebook (download or launch button above) and run it. On this page, use the '
-            'precomputed runs below.</em></p>')}
+        # The widget, and plain text where there are no widgets; what the website shows instead is
+        # said in the page's prose (a markdown cell), not here.
+        bundle: dict[str, Any] = {"text/plain": repr(self)}
         try:
             live = self.widget()._repr_mimebundle_(include=include, exclude=exclude)
-        except Exception:  # no ipywidgets or no kernel: the note still says what to do
+        except Exception:  # no ipywidgets or no kernel: the text says what the playground holds
             live = None
         if live:
             bundle.update({k: v for k, v in live.items() if k != "text/plain"})

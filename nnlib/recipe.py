@@ -65,8 +65,8 @@ class Standardiser(NamedTuple):
     """x' = (x - mean) / scale, column by column, with ``mean`` and ``scale`` measured on the
     training set (chapter 12, {ref}`sec-data-first`). Call it on any set: ``s(X_test)``."""
 
-    mean: np.ndarray   #: per-column mean of the training set
-    scale: np.ndarray  #: per-column standard deviation of the training set (1 where it is 0)
+    mean: np.ndarray   #: per-column mean of the training set (a constant column's value)
+    scale: np.ndarray  #: per-column standard deviation of the training set (1 for a constant column)
 
     def __call__(self, X: Any) -> np.ndarray:
         X = as_float_array(X, "X")
@@ -79,9 +79,12 @@ class Standardiser(NamedTuple):
 def standardiser(X_train: Any) -> Standardiser:
     """The :class:`Standardiser` of a training set: mean_j = (1/N) sum_i x_ij and
     scale_j = sqrt((1/N) sum_i (x_ij - mean_j)^2), so that every column of the standardised
-    training set has mean 0 and standard deviation 1. A constant column (scale 0) gets scale 1:
-    it becomes 0 and stays harmless. Measure it on the training set only and apply the same one
-    to validation and test data. Chapter 12, {ref}`sec-data-first`.
+    training set has mean 0 and standard deviation 1. A constant column (all N values equal) gets
+    mean_j = its value and scale_j = 1: it becomes exactly 0 and stays harmless, and other data
+    move by their difference from that value, not by it divided by a rounding error. (Its
+    floating-point std is often not 0: a column of 0.1 has std about 7e-17.) Measure it on the
+    training set only and apply the same one to validation and test data.
+    Chapter 12, {ref}`sec-data-first`.
     """
     X = as_float_array(X_train, "X_train")
     if X.ndim != 2 or X.shape[0] < 2:
@@ -89,7 +92,9 @@ def standardiser(X_train: Any) -> Standardiser:
                          f"spread, got shape {X.shape}")
     mean = X.mean(axis=0)
     scale = X.std(axis=0)
-    scale[scale == 0] = 1.0
+    constant = np.ptp(X, axis=0) == 0
+    mean[constant] = X[0, constant]
+    scale[constant] = 1.0
     return Standardiser(mean, scale)
 
 
@@ -114,9 +119,19 @@ def check_initial_loss(net: MLP, X: Any, y: Any, loss: str = "cross_entropy",
                        rtol: float = 0.25) -> InitialLoss:
     """Compare the loss of ``net`` on (X, y) with ln C (:func:`expected_initial_loss`), where
     C = sizes[-1] for a softmax output with ``loss="cross_entropy"`` and C = 2 for one sigmoid
-    output with ``loss="bce"``. ``ok`` is |L - ln C| <= rtol ln C. Random logits z with
-    variance s^2 add about s^2 / 2 to ln C, so a loss far above ln C means an output scale that is
-    too large (e.g. output weights ten times too big), confident and random before any training.
+    output with ``loss="bce"``. ``ok`` is |L - ln C| <= rtol ln C.
+
+    Small random logits raise the loss above ln C by a second-order amount. Softmax: with
+    z_bar = (1/C) sum_k z_k, L = -z_y + ln sum_k e^{z_k} = ln C + (z_bar - z_y)
+    + ln((1/C) sum_k e^{z_k - z_bar}) ~ ln C + (z_bar - z_y) + (1/(2C)) sum_k (z_k - z_bar)^2. For
+    logits independent of the class, each with variance s^2 and independent of each other,
+    E[z_bar - z_y] = 0 and E[(1/C) sum_k (z_k - z_bar)^2] = (1 - 1/C) s^2, so
+    E[L] ~ ln C + s^2 (1 - 1/C) / 2 (0.45 s^2 for C = 10, s^2 / 4 for C = 2). One sigmoid output
+    with binary cross-entropy: L = ln(1 + e^{-z}) = ln 2 - z/2 + z^2/8 + O(z^4) for y = 1 (z -> -z
+    for y = 0), so E[L] ~ ln 2 + s^2 / 8. Both hold up to O(s^4) terms, which lower the excess: at
+    s = 1 it is about 0.43 (C = 10), 0.21 (C = 2) and 0.11 (sigmoid). A loss far above ln C
+    therefore means logits far larger than 1, i.e. an output scale that is too large (e.g. output
+    weights ten times too big): confident and random before any training.
     Chapter 12, {ref}`sec-initial-loss`.
     """
     net = _check_net(net)

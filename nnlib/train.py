@@ -9,6 +9,7 @@ import numpy as np
 
 from . import losses, optim
 from ._lazy import train_kernels as T
+from ._notice import before_first_call
 from ._validate import as_generator, check_int, check_X, check_y
 from .activations import CODES
 
@@ -212,6 +213,7 @@ def fit(net: Trainable, X: Any, y: Any, loss: str = "mse", lr: float = 0.1, epoc
         # and the validation pass (a separate compiled function, compiled only when used) after
         # each: the training kernel then never contains it, which shortens its first compile.
         step = E if nv == 0 else 1
+        before_first_call(T.train_epochs, dtype)
         for e0 in range(0, E, step):
             progress = Progress(state1, state2, counters, hist[e0:e0 + step], rng_state)
             with np.errstate(all="ignore"):  # only matters with NUMBA_DISABLE_JIT=1: a diverging

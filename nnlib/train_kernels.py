@@ -24,6 +24,15 @@ def sgd_step(params, grads, velocity, decay_mask, lr, momentum, weight_decay):
 
     Derived in chapter 7, *Gradient descent* ({ref}`sec-momentum`) and chapter 9 ({ref}`sec-l2`).
     """
+    if weight_decay == 0.0:          # the common case, without reading decay_mask (same numbers)
+        if momentum != 0.0:
+            for i in range(params.shape[0]):
+                velocity[i] = momentum * velocity[i] + grads[i]
+                params[i] -= lr * velocity[i]
+        else:
+            for i in range(params.shape[0]):
+                params[i] -= lr * grads[i]
+        return
     for i in range(params.shape[0]):
         g = grads[i] + weight_decay * decay_mask[i] * params[i]
         if momentum != 0.0:

@@ -12,7 +12,13 @@ Two kinds of interactive figure, both of which work in a live kernel *and* on th
 * :func:`animate` turns a matplotlib animation (for example a network changing over training
   epochs) into a self-contained JavaScript player.
 
-:func:`draw_network` draws the diagram of an MLP used from chapter 3 on.
+:func:`draw_network` draws the diagram of an MLP used from chapter 3 on; :func:`decision_map` shades
+a classifier's probability of class 1 over a plane (chapters 2, 4, 8 and 12).
+
+A live draw runs in a background thread: make its figure with ``matplotlib.figure.Figure()`` (once,
+outside the draw function, then update its artists), not with ``plt.subplots``: pyplot's list of
+open figures is shared with the kernel's main thread, and a pyplot figure that a live draw has
+just made can be shown by an unrelated cell that finishes meanwhile.
 """
 from __future__ import annotations
 
@@ -43,8 +49,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-__all__ = ["explore", "Range", "animate", "draw_network", "Exploration", "POSITIVE", "NEGATIVE", "SIGN_CMAP",
-           "CLASS_COLOURS", "CLASS_CMAP"]
+__all__ = ["explore", "Range", "animate", "draw_network", "decision_map", "DecisionMap", "Exploration",
+           "POSITIVE", "NEGATIVE", "SIGN_CMAP", "CLASS_COLOURS", "CLASS_CMAP", "NEUTRAL_COLOURS"]
 
 # One colour language for the whole course (every figure that colours by sign or by class uses
 # these, and puts a colour bar or a legend beside it):
@@ -52,13 +58,17 @@ __all__ = ["explore", "Range", "animate", "draw_network", "Exploration", "POSITI
 #         saliency maps, gradients); images use SIGN_CMAP with limits symmetric about zero, so
 #         white is exactly 0;
 #   class: class 1 blue, class 0 orange (scatter plots, decision regions), as in the TensorFlow
-#         Playground; CLASS_CMAP shades a predicted probability from class 0 (orange) to 1 (blue).
+#         Playground; CLASS_CMAP shades a predicted probability from class 0 (orange) to 1 (blue);
+#   neither: lines that stand for something else (layers, runs, settings) take NEUTRAL_COLOURS, in
+#         order, which avoid blue, red and orange.
 POSITIVE = "tab:blue"
 NEGATIVE = "tab:red"
 SIGN_CMAP = "RdBu"
 CLASS_COLOURS = ("tab:orange", "tab:blue")
 CLASS_CMAP = matplotlib.colors.LinearSegmentedColormap.from_list(
     "nnlib_class", ["#ff7f0e", "#f7f7f7", "#1f77b4"])
+#: Colours for lines that mean neither a sign nor a class (layers, runs, settings), used in order.
+NEUTRAL_COLOURS = ("tab:green", "tab:purple", "tab:brown", "tab:olive")
 
 MAX_FRAMES = 150
 
@@ -71,7 +81,8 @@ def _png(fig: Figure, *, fast: bool = False) -> bytes:
     frames, which never leave the machine) renders with Agg straight into a PNG of low compression,
     skipping savefig's extra work: about 40 % less time for a small figure.
     """
-    plt.close(fig)
+    if getattr(fig.canvas, "manager", None) is not None:   # a pyplot figure: not shown a second time
+        plt.close(fig)
     buf = io.BytesIO()
     if fast:
         canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
@@ -81,6 +92,13 @@ def _png(fig: Figure, *, fast: bool = False) -> bytes:
     else:
         fig.savefig(buf, format="png", metadata={"Software": None})
     return buf.getvalue()
+
+
+def _script_json(obj: Any) -> str:
+    """``obj`` as JSON that is safe inside an HTML ``<script>`` element: ``<``, ``>`` and ``&`` are
+    written as \\u escapes, so no value (a caption, a choice's label) can close the element with
+    ``</script>`` or open a comment; ``JSON.parse`` reads the same values back."""
+    return (json.dumps(obj).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
 def _fmt(value: Any) -> str:
@@ -212,6 +230,11 @@ class Exploration:
     website (:meth:`to_html`, an element of class ``nnviz-explore``) one frame per combination of
     the grid values (attribute ``grid``) is drawn in advance and plain HTML sliders switch between
     them. Made by :func:`explore`; how to use both versions: chapter 1, {ref}`sec-explorations`.
+
+    Every display of one exploration shows the same live widget (its views move together), drawn by
+    one background thread; drawing and rendering hold the exploration's lock, so a figure that
+    ``draw`` reuses is never drawn for two sets of values at once (the live thread and the kernel's
+    main thread, e.g. :meth:`render`).
     """
 
     def __init__(self, draw: Callable[..., Any], params: dict[str, Any], caption: str = "") -> None:
@@ -232,9 +255,11 @@ class Exploration:
         self.defaults: dict[str, Any] = {
             n: (p.start() if isinstance(p, Range) else p[len(p) // 2]) for n, p in self.params.items()}
         self._frames: list[bytes] | None = None
+        self._lock = threading.RLock()      # held while a figure is drawn and rendered
+        self._box: Any = None               # the live widget, made once (see widget())
         self.live: _Live | None = None
         # the first frame is drawn now, so a draw() that fails fails when the cell runs
-        self._first = self.render(**self.defaults)
+        self._first, self._first_title = self._render(self.defaults, fast=False)
 
     # ------------------------------------------------------------------ values and drawing
     @property
@@ -278,18 +303,33 @@ class Exploration:
         (a figure that improves, e.g. a network shown as it trains: the last one is the result)."""
         result = self.draw(**self.check(values))
         items = result if isinstance(result, Iterator) else (result,)
-        for fig in items:
-            if not isinstance(fig, Figure):
-                raise TypeError("explore(): draw() must return a matplotlib Figure (or yield Figures), "
-                                f"got {type(fig).__name__}")
-            yield fig
+        try:
+            for fig in items:
+                if not isinstance(fig, Figure):
+                    raise TypeError("explore(): draw() must return a matplotlib Figure (or yield Figures), "
+                                    f"got {type(fig).__name__}")
+                yield fig
+        finally:   # a generator draw abandoned for newer values is closed now, not when collected
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    def _render(self, values: dict[str, Any], *, fast: bool) -> tuple[bytes, str]:
+        """PNG bytes and titles of the (last) figure for ``values``, holding the exploration's lock."""
+        png, title = b"", ""
+        with self._lock:
+            for fig in self.figures(**values):
+                title, png = _titles(fig), _png(fig, fast=fast)
+        return png, title
 
     def render(self, *, fast: bool = False, **values: Any) -> bytes:
         """PNG bytes of the (last) figure for ``values`` (defaults for the parameters left out)."""
-        png = b""
-        for fig in self.figures(**values):
-            png = _png(fig, fast=fast)
-        return png
+        return self._render(values, fast=fast)[0]
+
+    def alt(self, title: str = "") -> str:
+        """The live image's text alternative: the caption, then the figure's own titles (which state
+        the values it shows)."""
+        return f"{self.caption}. Figure: {title}" if title else self.caption
 
     @property
     def frames(self) -> list[bytes]:
@@ -324,17 +364,19 @@ class Exploration:
             controls.append(
                 f'<label class="nnviz-control">{html.escape(name)} '
                 f'<input type="range" min="0" max="{n - 1}" step="1" value="{start[k]}" '
-                f'data-param="{html.escape(name)}" aria-label="{html.escape(name)}"> '
+                f'data-param="{html.escape(name)}" aria-label="{html.escape(name)}" '
+                f'aria-valuetext="{html.escape(labels[name][start[k]])}"> '
                 f'<output>{html.escape(labels[name][start[k]])}</output></label>')
         first = frames[self._index(start)]
-        data = json.dumps({"names": self.names, "sizes": [len(self.grid[n]) for n in self.names],
-                           "labels": labels, "frames": frames})
+        data = _script_json({"names": self.names, "sizes": [len(self.grid[n]) for n in self.names],
+                             "labels": labels, "frames": frames})
         script = (
             "(function(){var root=document.getElementById('%s');"
             "var d=JSON.parse(root.querySelector('script[type=\"application/json\"]').textContent);"
             "var inputs=root.querySelectorAll('input[type=range]');var img=root.querySelector('img');"
             "function show(){var i=0;for(var k=0;k<inputs.length;k++){var p=+inputs[k].value;"
-            "i=i*d.sizes[k]+p;inputs[k].nextElementSibling.textContent=d.labels[d.names[k]][p];}"
+            "i=i*d.sizes[k]+p;var t=d.labels[d.names[k]][p];inputs[k].nextElementSibling.textContent=t;"
+            "inputs[k].setAttribute('aria-valuetext',t);}"
             "img.src='data:image/png;base64,'+d.frames[i];}"
             "for(var k=0;k<inputs.length;k++){inputs[k].addEventListener('input',show);}})();" % uid)
         return (f'<div class="nnviz-explore" id="{uid}">'
@@ -349,9 +391,15 @@ class Exploration:
         """The live version: a slider per parameter, a Reset button, the values drawn, the figure.
 
         Float ranges get a FloatSlider, integer ranges an IntSlider, lists a SelectionSlider. Every
-        change is handed to a background thread that draws the latest values (class ``_Live``).
+        change is handed to a background thread that draws the latest values (class ``_Live``). The
+        widget is made once: every later call (every display) returns the same one, so all views of
+        an exploration show the same values and one thread draws them. The figure's text
+        alternative (:meth:`alt`: the caption and the figure's titles) is the image's ``title``.
         """
+        if self._box is not None and getattr(self._box, "comm", None) is not None:
+            return self._box
         import ipywidgets as widgets
+        import traitlets
 
         controls: dict[str, Any] = {}
         for name, spec in self.params.items():
@@ -368,13 +416,21 @@ class Exploration:
                 options = [(_fmt(v), i) for i, v in enumerate(spec)]
                 pos = next(i for i, v in enumerate(spec) if _same(v, start))
                 controls[name] = widgets.SelectionSlider(options=options, value=pos, **common)
-        image = widgets.Image(value=self._first, format="png", layout=widgets.Layout(max_width="100%"))
+        class DescribedImage(widgets.Image):
+            # ipywidgets' view puts ``tooltip`` in the <img>'s title attribute (its accessible name)
+            # only when ``description`` is empty; Image has no description, so it gets an empty one
+            description = traitlets.Unicode("").tag(sync=True)
+
+        image = DescribedImage(value=self._first, format="png", tooltip=self.alt(self._first_title),
+                               layout=widgets.Layout(max_width="100%"))
         status = widgets.HTML(value=self._status(self.defaults, None),
                               layout=widgets.Layout(min_width="12em"))
         status.add_class("nnviz-status")
         image.add_class("nnviz-image")
         reset = widgets.Button(description="Reset", icon="undo", tooltip="Back to the starting values",
                                layout=widgets.Layout(width="auto"))
+        if self.live is not None:     # a widget closed since: its thread stops, a new one draws
+            self.live.stop()
         live = _Live(self, image, status)
         self.live = live
 
@@ -400,19 +456,17 @@ class Exploration:
         bar = widgets.HBox([*controls.values(), reset], layout=widgets.Layout(flex_flow="row wrap"))
         box = widgets.VBox([bar, status, image])
         box.add_class("nnviz-live")
+        self._box = box
         return box
 
-    def _status(self, values: dict[str, Any], ms: float | None, note: str = "", title: str = "") -> str:
-        """The line above the live figure: the values drawn, how long it took, and (for screen
-        readers and tests, not shown) the figure's own titles, which state the values it shows."""
+    def _status(self, values: dict[str, Any], ms: float | None, note: str = "") -> str:
+        """The line above the live figure: the values drawn and how long it took (the figure's own
+        titles are the image's text alternative, :meth:`alt`)."""
         shown = ", ".join(f"{n} = {_fmt(v)}" for n, v in values.items())
         timing = "" if ms is None else f" (drawn in {ms:.0f} ms)"
-        hidden = ("position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);"
-                  "white-space:nowrap")
-        described = (f'<span class="nnviz-title" style="{hidden}">Figure: {html.escape(title)}</span>'
-                     if title else "")
         return (f'<span class="nnviz-values">{html.escape(shown)}</span>'
-                f'{html.escape(timing)}{html.escape(note)}{described}')
+                f'{html.escape(timing)}{html.escape(note)}')
+
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         bundle: dict[str, Any] = {"text/plain": repr(self), "text/html": self.to_html()}
@@ -448,7 +502,9 @@ class _Live:
     slider's messages while a figure is being drawn; the thread then draws the *latest* values, and
     the values it never got to are skipped (the figure keeps up with a dragged slider instead of
     replaying every position). A generator ``draw`` shows each figure it yields and is abandoned
-    as soon as newer values arrive.
+    (closed) as soon as newer values arrive. The drawing holds the exploration's lock, which
+    :meth:`Exploration.render` holds too: a figure that ``draw`` reuses is drawn for one set of
+    values at a time.
     """
 
     def __init__(self, exploration: Exploration, image: Any, status: Any) -> None:
@@ -458,6 +514,7 @@ class _Live:
         self._serial = 0       # requests so far
         self._done = 0         # serial of the last request drawn (or skipped for a newer one)
         self._thread: threading.Thread | None = None
+        self._stopped = False
         self._asked = time.perf_counter()
         self.drawn = 0         # figures drawn (the tests and bench/explore.py read these)
         self.first_ms: float | None = None   # latest request -> its first figure's PNG shown
@@ -468,11 +525,19 @@ class _Live:
 
     def request(self, values: dict[str, Any]) -> None:
         with self._cond:
+            if self._stopped:
+                return
             self._wanted, self._serial = dict(values), self._serial + 1
             self._asked = time.perf_counter()
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="nnviz-live", daemon=True)
                 self._thread.start()
+            self._cond.notify_all()
+
+    def stop(self) -> None:
+        """End the thread (after the figure it is drawing); later requests are ignored."""
+        with self._cond:
+            self._stopped = True
             self._cond.notify_all()
 
     def wait(self, timeout: float = 30.0) -> bool:
@@ -482,34 +547,45 @@ class _Live:
 
     def _newer(self, serial: int) -> bool:
         with self._cond:
-            return self._serial != serial
+            return self._serial != serial or self._stopped
 
     def _run(self) -> None:
+        e = self.exploration
         while True:
             with self._cond:
-                self._cond.wait_for(lambda: self._wanted is not None)
+                self._cond.wait_for(lambda: self._wanted is not None or self._stopped)
+                if self._stopped:
+                    self._done = self._serial
+                    self._cond.notify_all()
+                    return
                 values, serial, self._wanted = self._wanted, self._serial, None
                 started = self._asked
             cpu = time.thread_time()
             try:
-                checked = self.exploration.check(values)
-                for k, fig in enumerate(self.exploration.figures(**checked)):
-                    title = _titles(fig)
-                    png = _png(fig, fast=True)
-                    self.last_ms = (time.perf_counter() - started) * 1e3
-                    if k == 0:
-                        self.first_ms = self.last_ms
-                        self.cpu_ms = (time.thread_time() - cpu) * 1e3
-                    self.image.value = png
-                    self.title = title
-                    self.status.value = self.exploration._status(checked, self.last_ms, title=title)
-                    self.drawn += 1
-                    if self._newer(serial):
-                        break
+                checked = e.check(values)
+                with e._lock:
+                    figures = e.figures(**checked)
+                    try:
+                        for k, fig in enumerate(figures):
+                            title = _titles(fig)
+                            png = _png(fig, fast=True)
+                            self.last_ms = (time.perf_counter() - started) * 1e3
+                            if k == 0:
+                                self.first_ms = self.last_ms
+                                self.cpu_ms = (time.thread_time() - cpu) * 1e3
+                            self.image.value = png
+                            self.image.tooltip = e.alt(title)
+                            self.title = title
+                            self.status.value = e._status(checked, self.last_ms)
+                            self.drawn += 1
+                            if self._newer(serial):
+                                break
+                    finally:
+                        figures.close()
                 self.error = None
             except Exception as exc:  # show the learner what went wrong instead of a frozen figure
                 self.error = exc
-                self.status.value = self.exploration._status(values, None, f": {type(exc).__name__}: {exc}")
+                self.status.value = e._status(values, None, f": {type(exc).__name__}: {exc}")
             with self._cond:
                 self._done = max(self._done, serial)
                 self._cond.notify_all()
@@ -533,8 +609,10 @@ def explore(draw: Callable[..., Any], *, caption: str = "", **params: Any) -> Ex
     slider has left behind, with a Reset button and the values drawn shown above the figure. On
     the website one frame per combination of grid values is drawn when the cell runs (at most 150
     frames in all). To be quick, ``draw`` may return the same figure every time with its artists
-    updated (``set_data``...) instead of building a new one. ``caption`` is the image's alternative
-    text. Introduced in chapter 1 ({ref}`sec-explorations`).
+    updated (``set_data``...) instead of building a new one; make that figure with
+    ``matplotlib.figure.Figure()``, not ``plt.subplots``, as the live version draws in a background
+    thread (see the module's notes). ``caption`` is the image's alternative text (in Jupyter
+    followed by the figure's titles). Introduced in chapter 1 ({ref}`sec-explorations`).
     """
     return Exploration(draw, params, caption)
 
@@ -606,3 +684,122 @@ def draw_network(net: Any, ax: Any = None, *, max_neurons: int = 10, show_weight
     ax.set_ylim(-0.6 - (1.0 if max(sizes) > max_neurons else 0.0), top - 1 + 1.6)
     ax.axis("off")
     return fig
+
+
+class DecisionMap:
+    """The shading :func:`decision_map` drew on one axes, ready to be redrawn for another classifier.
+
+    Attributes: ``image`` (the matplotlib ``AxesImage``), ``points`` (the (N, 2) grid of pixel
+    centres the classifier is evaluated at, row by row from the bottom), ``shape`` (rows, columns),
+    ``probabilities`` (the last values shown, of that shape), ``boundary`` (the p = 0.5 contour
+    set, or None when the classifier does not cross 0.5 in the extent) and ``colorbar`` (or None).
+    Decision regions: chapter 2, {ref}`sec-linear-classifier`.
+    """
+
+    def __init__(self, ax: Any, extent: tuple[float, float, float, float], *,
+                 bands: int | None, alpha: float, boundary: bool, zorder: float) -> None:
+        self.ax, self.extent = ax, extent
+        self.show_boundary = boundary
+        norm = (matplotlib.colors.BoundaryNorm(np.linspace(0.0, 1.0, bands + 1), CLASS_CMAP.N)
+                if bands else matplotlib.colors.Normalize(0.0, 1.0))
+        self.probabilities = np.full((2, 2), 0.5)     # until the grid is known (see _grid)
+        self.image = ax.imshow(self.probabilities, extent=extent, origin="lower", cmap=CLASS_CMAP, norm=norm,
+                               alpha=alpha, interpolation="nearest", zorder=zorder, aspect=ax.get_aspect())
+        self.boundary: Any = None
+        self.colorbar: Any = None
+
+    def _grid(self, shape: tuple[int, int]) -> None:
+        """Evaluate at the centres of a grid of ``shape`` = (rows, columns) pixels."""
+        x0, x1, y0, y1 = self.extent
+        rows, cols = self.shape = shape
+        xs = x0 + (np.arange(cols) + 0.5) * (x1 - x0) / cols      # the centre of every pixel
+        ys = y0 + (np.arange(rows) + 0.5) * (y1 - y0) / rows
+        self._gx, self._gy = np.meshgrid(xs, ys)
+        self.points = np.column_stack([self._gx.ravel(), self._gy.ravel()])
+
+    def update(self, predict: Callable[[np.ndarray], Any]) -> np.ndarray:
+        """Shade the map for ``predict`` instead (the image's data and the p = 0.5 line are replaced,
+        nothing else is redrawn); returns the probabilities shown, of shape ``shape``."""
+        p = np.asarray(predict(self.points), dtype=float)
+        if p.size != len(self.points):
+            raise ValueError(f"decision_map: predict must return one probability of class 1 per point "
+                             f"((N,) or (N, 1) for the N = {len(self.points)} points of an (N, 2) array), "
+                             f"got shape {p.shape}")
+        p = p.reshape(self.shape)
+        if not np.all((p >= 0) & (p <= 1)):     # also NaN
+            bad = p[~((p >= 0) & (p <= 1))][0]
+            raise ValueError(f"decision_map: predict must return probabilities in [0, 1], got {bad!r} "
+                             "(a score or a logit? pass a sigmoid or softmax output)")
+        self.probabilities = p
+        self.image.set_data(p)
+        if self.boundary is not None:
+            self.boundary.remove()
+            self.boundary = None
+        if self.show_boundary and p.min() < 0.5 < p.max():
+            # the line is traced on every k-th point (about 80 a side: smooth, and quick to redraw)
+            k = max(1, min(self.shape) // 80)
+            sub = (slice(None, None, k), slice(None, None, k))
+            self.boundary = self.ax.contour(self._gx[sub], self._gy[sub], p[sub], levels=[0.5], colors="k",
+                                            linewidths=1.2, zorder=self.image.get_zorder() + 0.5)
+        return p
+
+
+def decision_map(ax: Any, predict: Callable[[np.ndarray], Any], extent: Sequence[float], *,
+                 resolution: int | tuple[int, int] | None = None, bands: int | None = 10, alpha: float = 0.45,
+                 boundary: bool = True, colorbar: bool | dict[str, Any] = False,
+                 label: str = "probability of class 1", zorder: float = 0) -> DecisionMap:
+    """Shade ``ax`` over ``extent = (x0, x1, y0, y1)`` by the probability of class 1 a classifier gives.
+
+    ``predict`` maps an (N, 2) array of points to N probabilities p(class 1) in [0, 1] (shape (N,)
+    or (N, 1)): for example an :class:`nnlib.MLP` with one sigmoid output, or
+    ``lambda P: sigmoid(P @ w + b)``. The shading is a nearest-pixel image in ``CLASS_CMAP``
+    (orange for class 0, white at p = 0.5, blue for class 1), cut into ``bands`` equal bands of p
+    (None: continuous), with a black p = 0.5 line (the decision boundary of the rule "class 1 when
+    p >= 0.5") unless ``boundary=False``. The classifier is evaluated once per pixel centre: by
+    default one point per pixel of the axes as the figure is now (``resolution`` = columns, or
+    (columns, rows), to choose), so the picture is as sharp as a contour plot and is as light in a
+    page, and is redrawn quickly. ``colorbar=True`` (or a dict of ``Figure.colorbar`` options, e.g.
+    ``{"ax": axes}`` for one bar beside several maps) adds a colour bar labelled ``label``. The
+    axes keep their aspect; their limits become ``extent`` (and stay). Points drawn afterwards (``scatter``)
+    lie above the shading (``zorder`` 0). Returns a :class:`DecisionMap`, whose ``update(predict)``
+    redraws it for another classifier (a slider, a training epoch). Decision regions: chapter 2,
+    {ref}`sec-linear-classifier`.
+    """
+    try:
+        x0, x1, y0, y1 = (float(v) for v in extent)
+    except (TypeError, ValueError):
+        raise ValueError("decision_map: extent must be four numbers (x0, x1, y0, y1), "
+                         f"got {extent!r}") from None
+    if not all(map(math.isfinite, (x0, x1, y0, y1))) or not (x0 < x1 and y0 < y1):
+        raise ValueError(f"decision_map: extent (x0, x1, y0, y1) must be finite with x0 < x1 and y0 < y1, "
+                         f"got {tuple(extent)!r}")
+    if bands is not None and (isinstance(bands, bool) or not isinstance(bands, numbers.Integral)
+                              or bands < 2):
+        raise ValueError(f"decision_map: bands must be an integer >= 2 or None (continuous), got {bands!r}")
+    shape: tuple[int, int] | None = None
+    if isinstance(resolution, numbers.Integral) and not isinstance(resolution, bool):
+        shape = (round(int(resolution) * (y1 - y0) / (x1 - x0)), int(resolution))
+    elif resolution is not None:
+        try:
+            cols, rows = (int(v) for v in resolution)  # type: ignore[union-attr]
+        except (TypeError, ValueError):
+            raise ValueError("decision_map: resolution must be None, a number of columns or (columns, rows), "
+                             f"got {resolution!r}") from None
+        shape = (rows, cols)
+    if shape is not None and min(shape) < 2:
+        raise ValueError("decision_map: resolution must be at least 2 x 2 points, "
+                         f"got {shape[1]} x {shape[0]}")
+    shading = DecisionMap(ax, (x0, x1, y0, y1), bands=bands, alpha=alpha, boundary=boundary, zorder=zorder)
+    if colorbar:    # first, as it takes its room from the axes
+        options = {"ax": ax, "fraction": 0.046, "label": label}
+        options.update(colorbar if isinstance(colorbar, dict) else {})
+        shading.colorbar = ax.figure.colorbar(shading.image, **options)
+    ax.set_xlim(x0, x1)       # fixed: points scattered afterwards do not widen the view
+    ax.set_ylim(y0, y1)
+    if shape is None:
+        ax.apply_aspect()                     # the box as drawn (an equal aspect narrows it)
+        box = ax.get_window_extent()          # the axes' size in pixels, colour bar made
+        shape = (max(2, round(box.height)), max(2, round(box.width)))
+    shading._grid(shape)
+    shading.update(predict)
+    return shading

@@ -35,6 +35,14 @@ def site_required() -> bool:
     return bool(os.environ.get("NN_SITE_REQUIRED") or os.environ.get("CI"))
 
 
+def fail_or_skip(message: str) -> None:
+    """Stop a test whose prerequisites are missing: a failure under NN_SITE_REQUIRED=1 (make test),
+    else a skip with the reason."""
+    if site_required():
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
 def missing_prerequisites() -> list[str]:
     missing = []
     if not (SITE / "index.html").is_file():
@@ -57,9 +65,7 @@ def prerequisites_fixture():
     missing = missing_prerequisites()
     if missing:
         message = "website tests cannot run: " + "; ".join(missing)
-        if site_required():
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        fail_or_skip(message)
 
 
 @pytest.fixture(scope="session", name="server")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from grader_helpers import ROOT, sheet
 
-from nngrade import generate, report, submission, verdicts
+from nngrade import generate, report, student, submission, verdicts
 from nngrade import sheet as sheets
 from nngrade.results import Submission
 from nngrade.student import checker
@@ -24,6 +24,22 @@ TESTS = '''
 function, chapter, section = "f", "02_neuron", "sec-neuron"
 tests = [public("one", x=np.array([1.0, 2.0])), hidden("rand", 1, lambda rng: dict(x=rng.normal(size=3)))]
 '''
+
+
+@pytest.fixture(autouse=True)
+def no_progress_recording(monkeypatch):
+    """The checks run here never write the reader's ~/.inside-neural-networks/progress.json, even
+    when pytest inherits JPY_SESSION_NAME (started from a Jupyter terminal, say)."""
+    monkeypatch.setenv(student.PROGRESS_ENV, "off")
+
+
+def test_checks_here_record_no_progress(monkeypatch, tmp_path):
+    monkeypatch.setenv("JPY_SESSION_NAME", "exercises/01_neuron.ipynb")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert student.progress_file() is None
+    _, rep = run_check("q1", "def weighted_sum(x, w, b):\n    return x @ w + b")
+    assert rep.passed and "not saved" not in repr(rep)
+    assert list(tmp_path.iterdir()) == []
 
 
 def make_source(tmp_path, answer=ANSWER, tests=TESTS, extra=()):

@@ -199,3 +199,20 @@ def test_relu_derivative_read_from_the_activation():
     G = np.ones_like(Z)
     kernels.activation_backward(G, Z, A, nnlib.activations.RELU)
     np.testing.assert_array_equal(G, [[0.0, 0.0, 0.0, 1.0, 1.0]])
+
+
+def test_float32_dropout_draws_the_same_masks_as_float64():
+    """The masks come from the seed, not from the dtype: a float32 run follows the float64 one."""
+    X, Y = _data(40)
+    kw = dict(loss="cross_entropy", lr=0.05, epochs=10, batch_size=8, seed=4, momentum=0.9)
+    n64 = nnlib.MLP([3, 16, 2], hidden="tanh", output="softmax", seed=0, dropout=0.3)
+    n32 = nnlib.MLP([3, 16, 2], hidden="tanh", output="softmax", seed=0, dropout=0.3,
+                    dtype="float32")
+    h64, h32 = n64.fit(X, Y, **kw), n32.fit(X, Y, **kw)
+    assert n32.params.dtype == np.float32
+    np.testing.assert_allclose(h32.loss, h64.loss, rtol=1e-4)
+    np.testing.assert_allclose(n32.params, n64.params, rtol=1e-4, atol=1e-5)
+    mask = n64.dropout_mask(40, seed=1)
+    v64, _ = n64.loss_and_grads(X, Y, loss="cross_entropy", mask=mask)
+    v32, _ = n64.astype("float32").loss_and_grads(X, Y, loss="cross_entropy", mask=mask)
+    assert v32 == pytest.approx(v64, rel=1e-5)

@@ -39,6 +39,26 @@ def test_standardiser_uses_training_statistics_and_keeps_constant_columns():
     np.testing.assert_allclose(s(X_new), (X_new - X.mean(axis=0)) / s.scale)
 
 
+@pytest.mark.parametrize("value", [0.1, 0.3, 1e-3, 123.456, -2.7, 0.0])
+def test_standardiser_constant_column_whatever_its_value(value):
+    # 0.1 and most other decimals have a floating-point std of about 1e-17, not 0: that column
+    # must still count as constant, become exactly 0, and move test data by their difference only
+    rng = np.random.default_rng(1)
+    X = np.column_stack([rng.normal(size=50), np.full(50, value)])
+    s = recipe.standardiser(X)
+    assert s.scale[1] == 1.0 and s.mean[1] == value
+    assert np.all(s(X)[:, 1] == 0.0)
+    off = np.array([[0.0, value + 1e-3]])
+    assert s(off)[0, 1] == pytest.approx(1e-3, rel=1e-6)
+    np.testing.assert_allclose(s(X)[:, 0].std(), 1.0, rtol=1e-12)   # the other column as before
+
+
+def test_standardiser_keeps_a_small_but_real_spread():
+    X = np.column_stack([np.linspace(0.0, 1e-9, 40), np.linspace(5.0, 5.0 + 1e-6, 40)])
+    s = recipe.standardiser(X)
+    np.testing.assert_allclose(s(X).std(axis=0), 1.0, rtol=1e-6)
+
+
 def test_standardiser_rejects_bad_input():
     with pytest.raises(ValueError, match="at least 2 rows"):
         recipe.standardiser(np.ones((1, 3)))
@@ -55,6 +75,40 @@ def test_expected_initial_loss_is_ln_c():
     assert recipe.expected_initial_loss(2) == pytest.approx(math.log(2), rel=1e-15)
     with pytest.raises(ValueError, match=">= 2"):
         recipe.expected_initial_loss(1)
+
+
+@pytest.mark.parametrize("C", [2, 3, 10])
+@pytest.mark.parametrize("s", [0.1, 0.3])
+def test_random_logits_raise_the_softmax_loss_by_s2_one_minus_one_over_c_over_2(C, s):
+    # check_initial_loss's docstring: E[L] ~ ln C + s^2 (1 - 1/C) / 2 for independent logits of
+    # variance s^2 (not s^2 / 2, which is the many-class limit). The linear term z_bar - z_y has
+    # mean 0 exactly; subtracting it (a control variate) leaves a low-variance Monte Carlo estimate.
+    from scipy.special import logsumexp
+    rng = np.random.default_rng(0)
+    z = rng.normal(0.0, s, (200_000, C))
+    y = rng.integers(0, C, z.shape[0])
+    L = logsumexp(z, axis=1) - z[np.arange(z.shape[0]), y]
+    excess = L - math.log(C) - (z.mean(axis=1) - z[np.arange(z.shape[0]), y])
+    predicted = s ** 2 * (1 - 1 / C) / 2
+    assert excess.mean() == pytest.approx(predicted, rel=0.03 + s ** 2 / 10)   # O(s^4) terms
+    if C == 2:
+        assert abs(excess.mean() - s ** 2 / 2) > 0.4 * s ** 2 / 2             # the old claim fails
+
+
+@pytest.mark.parametrize("s", [0.1, 0.3])
+def test_random_logit_raises_the_sigmoid_bce_loss_by_s2_over_8(s):
+    from scipy.special import log_expit
+    rng = np.random.default_rng(0)
+    z = rng.normal(0.0, s, 200_000)
+    y = rng.integers(0, 2, z.size)
+    L = -np.where(y == 1, log_expit(z), log_expit(-z))
+    excess = L - math.log(2) - np.where(y == 1, -z, z) / 2           # minus the mean-0 linear term
+    assert excess.mean() == pytest.approx(s ** 2 / 8, rel=0.03 + s ** 2 / 10)
+
+
+def test_initial_loss_docstring_states_the_corrected_excess():
+    doc = recipe.check_initial_loss.__doc__
+    assert "s^2 (1 - 1/C) / 2" in doc and "s^2 / 8" in doc and "add about s^2 / 2" not in doc
 
 
 def test_initial_loss_check_passes_healthy_and_fails_scaled_output(digits):
@@ -220,3 +274,45 @@ def test_recipe_docstrings_cite_chapter_12():
         doc = inspect.getdoc(getattr(recipe, name)) or ""
         assert "{ref}`sec-" in doc, name
     assert nnlib.recipe is recipe
+
+
+# ----------------------------------------------------------------- chapter 12's code
+def _chapter_12_code():
+    import pathlib
+
+    import nbformat
+    path = pathlib.Path(__file__).resolve().parents[1] / "chapters" / "12_training_recipe.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    return [c.source for c in nb.cells if c.cell_type == "code"]
+
+
+def test_chapter_12_explorations_are_live_over_ranges_on_figures_made_once():
+    # review finding 7: each exploration takes any value of a viz.Range in Jupyter, and its draw
+    # function updates a figure made when the cell ran instead of building one per slider move
+    import ast
+    cells = [src for src in _chapter_12_code() if "viz.explore(" in src]
+    assert len(cells) == 2
+    for src in cells:
+        tree = ast.parse("\n".join(line for line in src.splitlines() if not line.startswith("%")))
+        calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)
+                 and ast.unparse(n.func) == "viz.explore"]
+        assert len(calls) == 1 and calls[0].keywords
+        for kw in calls[0].keywords:
+            if kw.arg != "caption":
+                assert ast.unparse(kw.value).startswith("viz.Range("), kw.arg
+        draw = next(n for n in tree.body if isinstance(n, ast.FunctionDef)
+                    and n.name == ast.unparse(calls[0].args[0]))
+        body = ast.unparse(draw)
+        assert "yield" in body                                   # a value not trained is shown at once
+        helpers = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("show_")]
+        for fn in [draw, *helpers]:
+            text = ast.unparse(fn)
+            assert "subplots" not in text and "plt.figure" not in text and "contourf" not in text, fn.name
+
+
+def test_chapter_12_uses_the_shared_helpers():
+    # review finding 19: no private palette or boundary drawing, no unused course import
+    code = "\n".join(_chapter_12_code())
+    assert "LAYER_COLOURS" not in code and "contourf" not in code
+    assert "viz.decision_map(" in code and "viz.NEUTRAL_COLOURS" in code
+    assert "train_digits" not in code

@@ -4,7 +4,7 @@ Run by `make test` after `make book`'s build (under `make test` a missing site, 
 fails these tests; run alone with pytest they are skipped). For every page: HTTP 200, no JavaScript
 console error, maths typeset, every image loaded, every slider changes what it shows, no traceback
 outside cells tagged raises-exception, every internal link resolves, no request leaves 127.0.0.1,
-the reader's buttons (search, dark mode, download, launch, previous/next) are there, no critical
+the reader's buttons (search, dark mode, download, launch (if configured), previous/next) are there, no critical
 or serious axe-core violation in the light theme nor in the dark one, and in the dark theme every
 figure sits on an opaque light background; a full-page screenshot goes to _build/screenshots/. Then: search finds a word
 of a chapter, and the dark-mode toggle changes the colours.
@@ -19,6 +19,7 @@ from collections import Counter
 from urllib.parse import urlsplit
 
 import pytest
+import yaml
 from site_helpers import (
     AXE_JS,
     AXE_VIOLATIONS,
@@ -261,9 +262,14 @@ def test_page(index, server, context, site_report):
         if not any(h and h.endswith(".ipynb") for h in facts["downloads"]):
             problems.append("no download button for the notebook (.ipynb)")
         launch = " ".join(h or "" for h in facts["launch"])
-        for service in ("mybinder.org", "colab.research.google.com", "/hub/user-redirect/"):
-            if service not in launch:
-                problems.append(f"no launch button for {service}")
+        # Launch buttons only for the hubs _config.yml configures (none by default: a button to a
+        # hub or repository that does not exist would lead the reader to an error page).
+        hubs = yaml.safe_load((ROOT / "_config.yml").read_text()).get("launch_buttons") or {}
+        for key, marker in (("binderhub_url", "/v2/"), ("colab_url", "/github/"),
+                            ("jupyterhub_url", "/hub/user-redirect/")):
+            if bool(hubs.get(key)) != (marker in launch):
+                problems.append(f"launch button for {key}: configured {bool(hubs.get(key))}, "
+                                f"shown {marker in launch}")
     expected_prev = server.url + DOCS[index - 1] + ".html" if index > 0 else None
     expected_next = server.url + DOCS[index + 1] + ".html" if index + 1 < len(DOCS) else None
     if (facts["prev"] or None) != expected_prev:

@@ -5,12 +5,15 @@ http by a local server: mark a page read, reload, it persists; export, reset, im
 unknown key in storage changes no total; the file nngrade's check() writes in Jupyter imports and
 shows the exercise progress; with JavaScript off nothing of it is there and the page reads as
 before; over file:// (a page opened from the disk) the progress is kept too (Chromium gives all
-file:// pages one local storage) but the sidebar ticks only pages visited there.
+file:// pages one local storage) but the sidebar ticks only pages visited there. A hostile file
+(a `javascript:` or foreign "continue" address, "__proto__" keys, HTML in strings, times in the
+future, a huge file) imports only what fits the schema and says what it left out.
 """
 from __future__ import annotations
 
 import json
 import textwrap
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -30,6 +33,15 @@ CHAPTER = "chapters/02_neuron"      # has Check-yourself dropdowns
 OTHER = "chapters/03_layers"
 SHEET = "exercises/01_neuron"
 STORE = "inside-neural-networks.progress"
+MAP = "inside-neural-networks.pages"
+MAX_FILE_BYTES = 1048576   # progress.js's MAX_FILE_BYTES: an Import larger than this is refused
+
+
+@pytest.fixture(autouse=True)
+def no_progress_recording(monkeypatch):
+    """check() run here never writes the reader's ~/.inside-neural-networks/progress.json (pytest
+    started from a Jupyter terminal inherits JPY_SESSION_NAME); a test that wants a file names it."""
+    monkeypatch.setenv("NN_PROGRESS_FILE", "off")
 
 
 @pytest.fixture()
@@ -95,9 +107,16 @@ def test_mark_reload_persists(server, ctx):
     assert set(before) == {"Chapters", "Beyond the article", "Exercises", "Reference"}, before
     assert before["Chapters"] == (0, 10), before
     mark = page.locator(".inn-mark")
+    state = page.locator(".inn-mark-state")
     assert mark.get_attribute("aria-pressed") == "false"
+    assert state.get_attribute("aria-hidden") == "true" and state.inner_text() == ""
     mark.click()
     assert mark.get_attribute("aria-pressed") == "true"
+    # a toggle button keeps its name (a screen reader says "Mark as read, pressed"); the eye sees a
+    # tick beside it, hidden from screen readers so that the state is not announced twice
+    assert mark.inner_text() == "Mark as read"
+    assert page.get_by_role("button", name="Mark as read", exact=True, pressed=True).count() == 1
+    assert state.inner_text() == "\u2713 Read"
     page.reload(wait_until="load")
     page.wait_for_selector(".inn-progress")
     assert page.locator(".inn-mark").get_attribute("aria-pressed") == "true"
@@ -120,6 +139,8 @@ def test_mark_reload_persists(server, ctx):
     page.locator(".inn-mark").click()
     assert bars(page)["Chapters"] == (0, 10)
     assert stored(page)["pages"] == {}
+    assert page.get_by_role("button", name="Mark as read", exact=True, pressed=False).count() == 1
+    assert page.locator(".inn-mark-state").inner_text() == ""
     assert not errors, errors
 
 
@@ -301,4 +322,145 @@ def test_another_language_edition_keeps_the_progress(server, ctx):
     assert page.locator(".inn-mark").inner_text() == "标记为已读"
     assert bars(page)["Chapters"] == (1, 10)
     assert sidebar_link(page, CHAPTER).locator(".inn-tick").count() == 1
+    assert not errors, errors
+
+
+def iso(t: datetime) -> str:
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def prototype_polluted(page) -> list[str]:
+    """Names added to Object.prototype (what a "__proto__" key in a merged object would do)."""
+    return page.evaluate("() => { const out = []; for (const k in {}) out.push(k); "
+                         "return out.concat(['questions', 'results', 'read', '1'].filter(k => k in {})); }")
+
+
+def test_hostile_import_keeps_only_what_fits_and_says_so(server, ctx, tmp_path):
+    """A file anyone could hand a reader: a javascript: "continue" address dated later than the
+    reader's last page (so that it would win the merge), "__proto__" keys at every level, HTML in
+    keys and titles, times in the future or not times at all, wrong types. Only the entries that
+    fit are imported, the status says what was left out, no prototype is polluted, and the cover
+    still links the last page of this site that the reader opened."""
+    now = datetime.now(UTC)
+    t, soon = iso(now - timedelta(hours=1)), iso(now + timedelta(hours=1))
+    hostile = {
+        "schema": "inside-neural-networks/progress", "version": 1,
+        "pages": {"__proto__": {"read": t}, "constructor": {"read": t}, "sec-layers": {"read": t},
+                  "<img src=x onerror=window.pwned=1>": {"read": t},
+                  "sec-future": {"read": "2999-01-01T00:00:00Z"},
+                  "sec-words": {"read": "yesterday"}, "sec-number": {"read": 5}},
+        "answered": {"__proto__": {"1": t}, "sec-neuron": {"__proto__": {"1": t}, "1": t, "0": t, "x": t}},
+        "exercises": {"__proto__": {"questions": ["q1"], "results": {}},
+                      "01_neuron": {"questions": ["q1", "q2", "<b>q3</b>", 5, "q1"],
+                                    "results": {"__proto__": {"passed": True, "at": t},
+                                                "q1": {"passed": True, "at": t},
+                                                "q2": {"passed": "yes", "at": t}}}},
+        "last": {"key": "sec-neuron", "path": "javascript:window.pwned=1//.html",
+                 "title": "<img src=x onerror=window.pwned=1>", "at": soon},
+    }
+    page, errors = open_page(ctx, server.url + CHAPTER + ".html")
+    assert prototype_polluted(page) == []
+    path = tmp_path / "hostile.json"
+    path.write_text(json.dumps(hostile))
+    page.set_input_files(".inn-import-file", str(path))
+    page.wait_for_function("() => /Imported/.test(document.querySelector('.inn-status').textContent)")
+    message = page.locator(".inn-status").inner_text()
+    assert "1 page(s) read, 1 exercise question(s) passed" in message, message
+    assert "Left out" in message and 'pages["__proto__"]: a reserved name' in message, message
+    assert prototype_polluted(page) == []
+    data = stored(page)
+    assert data["pages"] == {"sec-layers": {"read": t}}, data["pages"]
+    assert data["answered"] == {"sec-neuron": {"1": t}}, data["answered"]
+    assert data["exercises"] == {"01_neuron": {"questions": ["q1", "q2"],
+                                               "results": {"q1": {"passed": True, "at": t}}}}
+    assert data["last"]["path"] == CHAPTER + ".html"          # the page opened, not the file's
+    # every entry left out is named ("where: why"), the five first in the status line
+    left_out = page.evaluate("(text) => { const out = []; "
+                             "window.innProgress.normalise(JSON.parse(text), out); return out; }",
+                             path.read_text())
+    # 6 pages, 4 answers, 5 of exercises (a sheet, 2 questions, 2 results), last.path; the
+    # repeated "q1" in questions is merely dropped
+    assert len(left_out) == 16, left_out
+    assert "last.path: not a page of this site (e.g. chapters/02_neuron.html)" in left_out
+    assert 'pages["sec-future"]: not an ISO 8601 UTC time between 2000 and now' in left_out
+    assert "Left out 16 entries" in message, message
+    # counts are bounded: 2000 pages, 200 questions of a sheet; the rest is left out and said so
+    many = page.evaluate("""(t) => { const out = [], pages = {}, qs = [];
+        for (let i = 0; i < 2001; i++) pages["sec-" + i] = {read: t};
+        for (let i = 0; i < 201; i++) qs.push("q" + i);
+        const p = window.innProgress.normalise({schema: window.innProgress.schema, version: 1, pages: pages,
+                                                exercises: {s: {questions: qs, results: {}}}}, out);
+        return [Object.keys(p.pages).length, p.exercises.s.questions.length, out]; }""", t)
+    assert many == [2000, 200, ['pages["sec-2000"]: too many entries', 'exercises["s"].questions["q200"]: '
+                                'too many entries']], many
+    # the cover offers the last page of this site, as text, never the file's address or HTML
+    page.goto(server.url + "index.html", wait_until="load")
+    link = page.locator(".inn-continue-link")
+    link.wait_for()
+    assert link.get_attribute("href") == server.url + CHAPTER + ".html"
+    assert page.locator(".inn-progress img").count() == 0
+    assert page.evaluate("() => window.pwned") is None
+    assert not errors, errors
+
+
+PATHS = {
+    "chapters/03_layers.html": True, "index.html": True, "exercises/01_neuron.html": True,
+    "javascript:alert(document.domain)": False, "javascript:alert(1)//x.html": False,
+    "https://evil.example/x.html": False, "//evil.example/x.html": False, "/chapters/03_layers.html": False,
+    "../x.html": False, "chapters/../../x.html": False, "chapters//x.html": False, "chapters/./x.html": False,
+    "data:text/html,x.html": False, "chapters/03_layers.html?x=.html": False,
+    "chapters/03 layers.html": False,
+    "chapters\\03_layers.html": False, "chapters/03_layers.htm": False, "": False, 5: False,
+}
+
+
+def test_continue_address_must_be_a_page_of_this_site(server, ctx):
+    """last.path is read (import or storage) only as a relative address of this site's pages; and
+    what storage or the page-key cache hold is checked again before it becomes the cover's link."""
+    page, errors = open_page(ctx, server.url + "index.html")
+    at = iso(datetime.now(UTC) - timedelta(minutes=5))
+    kept = page.evaluate("""([paths, at]) => paths.map(p => window.innProgress.normalise(
+        {schema: window.innProgress.schema, version: 1,
+         last: {key: "sec-layers", path: p, title: "x", at: at}}).last !== null)""", [list(PATHS), at])
+    assert dict(zip(PATHS, kept, strict=True)) == PATHS
+    # what another script of this origin (or an older version) left in storage
+    page.evaluate("""([store, map, at]) => {
+        localStorage.setItem(store, JSON.stringify({schema: window.innProgress.schema, version: 1, pages: {},
+            last: {key: "sec-layers", path: "https://evil.example/x.html", title: "x", at: at}}));
+        localStorage.setItem(map, JSON.stringify({"javascript:alert(1)": "sec-neuron",
+                                                  "https://evil.example/a.html": "sec-neuron"}));
+    }""", [STORE, MAP, at])
+    page.reload(wait_until="load")
+    page.wait_for_selector(".inn-progress")
+    assert page.locator(".inn-continue-link").count() == 0
+    assert page.locator(".inn-continue").inner_text() == \
+        "Your progress appears here once you have opened a chapter."
+    page.evaluate("""([store, at]) => localStorage.setItem(store, JSON.stringify({
+        schema: window.innProgress.schema, version: 1,
+        last: {key: "sec-neuron", path: "chapters/03_layers.html", title: "x", at: at}}))""", [STORE, at])
+    page.reload(wait_until="load")
+    page.wait_for_selector(".inn-continue-link")
+    hrefs = page.eval_on_selector_all("a.inn-continue-link", "as => as.map(a => a.href)")
+    assert hrefs == [server.url + "chapters/03_layers.html"], hrefs
+    assert not errors, errors
+
+
+def test_import_refuses_a_file_too_large_unread(server, ctx, tmp_path):
+    page, errors = open_page(ctx, server.url + CHAPTER + ".html")
+    body = json.dumps({"schema": "inside-neural-networks/progress", "version": 1,
+                       "pages": {"sec-layers": {"read": iso(datetime.now(UTC))}}})
+    big = tmp_path / "big.json"
+    big.write_text(body + " " * (MAX_FILE_BYTES + 1 - len(body)))
+    assert big.stat().st_size == MAX_FILE_BYTES + 1
+    page.set_input_files(".inn-import-file", str(big))
+    page.wait_for_function("() => /Not imported/.test(document.querySelector('.inn-status').textContent)")
+    message = page.locator(".inn-status").inner_text()
+    assert (f"big.json is {MAX_FILE_BYTES + 1} bytes; a progress file is at most {MAX_FILE_BYTES} bytes"
+            in message), message
+    assert stored(page)["pages"] == {}
+    small = tmp_path / "small.json"        # the same content, at the limit, is imported
+    small.write_text(body + " " * (MAX_FILE_BYTES - len(body)))
+    page.set_input_files(".inn-import-file", str(small))
+    page.wait_for_function("() => /Imported/.test(document.querySelector('.inn-status').textContent)")
+    assert list(stored(page)["pages"]) == ["sec-layers"]
     assert not errors, errors

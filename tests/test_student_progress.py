@@ -2,8 +2,14 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import textwrap
-from datetime import UTC, datetime
+import threading
+import time
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -98,3 +104,91 @@ def test_a_foreign_file_is_not_overwritten(home, monkeypatch):
     assert "not saved" in repr(run("q1", RIGHT_Q1))
     assert path.read_text() == "{not json"
     assert not [p.name for p in home.iterdir() if p.name.startswith(".progress-")]  # no temp left
+
+
+def test_concurrent_writers_lose_no_update(home, monkeypatch):
+    """Two kernels checking at once each read, change and write the file. Reading is slowed here so
+    that every writer reads while another is about to write: without the lock all but one of the
+    overlapping updates would be lost; with it every result is in the file."""
+    path = home / "p.json"
+    real = student.read_progress
+
+    def slow_read(p):
+        data = real(p)
+        time.sleep(0.02)
+        return data
+
+    monkeypatch.setattr(student, "read_progress", slow_read)
+    questions = [f"q{j}" for j in range(4)]
+    errors: list[BaseException] = []
+
+    def writer(i: int) -> None:
+        try:
+            for q in questions:
+                student.record_result(path, f"sheet{i}", questions, q, passed=True)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assert below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors, errors
+    data = json.loads(path.read_text())
+    assert {s: sorted(e["results"]) for s, e in data["exercises"].items()} == \
+        {f"sheet{i}": questions for i in range(6)}
+    assert sorted(p.name for p in home.iterdir()) == [".p.json.lock", "p.json"]  # no temp left
+
+
+WRITER = """
+import sys
+from pathlib import Path
+from nngrade import student
+path, i = Path(sys.argv[1]), int(sys.argv[2])
+for j in range(25):
+    student.record_result(path, f"sheet{i}", ["q1"], f"q{j}", passed=j % 2 == 0)
+"""
+
+
+def test_concurrent_processes_lose_no_update(home):
+    """The same with real processes (the lock is the operating system's, across processes)."""
+    path = home / "p.json"
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), str(i)], env=env)
+             for i in range(3)]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0]
+    data = json.loads(path.read_text())
+    for i in range(3):
+        results = data["exercises"][f"sheet{i}"]["results"]
+        assert sorted(results) == sorted(f"q{j}" for j in range(25)), (i, sorted(results))
+        assert [results[f"q{j}"]["passed"] for j in range(25)] == [j % 2 == 0 for j in range(25)]
+
+
+def test_a_lock_held_too_long_never_fails_the_check(home, monkeypatch):
+    """Another kernel stuck while writing: check() waits LOCK_TIMEOUT seconds, then says the
+    progress was not saved and why; the check's own verdict is unchanged."""
+    path = home / "p.json"
+    monkeypatch.setenv("NN_PROGRESS_FILE", str(path))
+    monkeypatch.setattr(student, "LOCK_TIMEOUT", 0.3)
+    with student.locked(path) as lock:
+        assert lock == home / ".p.json.lock"
+        start = time.monotonic()
+        rep = run("q1", RIGHT_Q1)
+        waited = time.monotonic() - start
+    assert rep.passed and "All public tests passed" in repr(rep)
+    assert "Your progress was not saved" in repr(rep) and "another check() has been writing it" in repr(rep)
+    assert 0.3 <= waited < 5, waited
+    assert not path.exists()
+    assert run("q1", RIGHT_Q1).passed and path.exists()          # the lock released: recorded
+
+
+def test_times_are_written_in_utc_with_z(home):
+    """The website accepts only ISO 8601 UTC times ending in Z: a time given in another zone is
+    converted."""
+    path = home / "p.json"
+    paris = timezone(timedelta(hours=1))
+    student.record_result(path, "01_neuron", ["q1"], "q1", True,
+                          now=datetime(2026, 11, 30, 12, 50, tzinfo=paris))
+    result = json.loads(path.read_text())["exercises"]["01_neuron"]["results"]["q1"]
+    assert result["at"] == "2026-11-30T11:50:00Z"

@@ -34,7 +34,8 @@ import nnlib  # noqa: E402
 
 # the modules that have a page in api/ (documented with automodule)
 DOCUMENTED_MODULES = ("activations", "losses", "layers", "mlp", "optim", "train", "numgrad", "metrics",
-                      "datasets", "course", "viz", "kernels", "train_kernels", "autodiff", "recipe", "playground")
+                      "datasets", "course", "viz", "kernels", "train_kernels", "autodiff", "recipe",
+                      "playground")
 # names that stand for an MLP in the prose
 NETWORK_NAMES = ("net",)
 

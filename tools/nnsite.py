@@ -18,12 +18,29 @@
    with Numba's JIT disabled in this process only (``numba.config.DISABLE_JIT``; the notebooks'
    kernels are other processes and still compile), so autodoc sees plain Python functions with
    their signatures and docstrings.
+4. Repository and launch buttons come from one place, ``_config.yml``'s ``repository.url`` and
+   ``launch_buttons``: with no repository URL there is no repository button (and a launch hub
+   configured without one is an error, not a dead link); the launch menu says that launching
+   needs the network, the rest of the site does not.
+5. Downloads: the download menu of every page also offers the course's wheel (nnlib and nngrade,
+   built by ``make book`` into ``_build/site-extra/downloads/``, copied into the site by
+   ``html_extra_path``), and its links carry the ``download`` attribute, so the browser saves the
+   ``.ipynb`` as a file instead of showing its JSON. A Markdown link to ``../downloads/NAME.whl``
+   (the install line of each chapter, see tools/install_hint.py) becomes a plain link to it.
 """
 from __future__ import annotations
 
 import re
+from pathlib import Path
+from urllib.parse import urlsplit
 
 from docutils import nodes
+from sphinx.errors import ExtensionError
+
+# where `make book` puts the wheel; html_extra_path copies _build/site-extra/ to the site's root
+WHEEL_DIR = Path("_build") / "site-extra" / "downloads"
+WHEEL_URL_DIR = "downloads"
+LAUNCH_KEYS = ("binderhub_url", "jupyterhub_url", "colab_url", "deepnote_url", "jupyterlite_url")
 
 CDN_STYLESHEET = re.compile(
     r"<link\b[^>]*\bhref=[\"']https?://[^\"']*(?:font-awesome|fontawesome)[^\"']*[\"'][^>]*>\s*",
@@ -71,9 +88,100 @@ def _process_docstring(app, what, name, obj, options, lines):
     lines[:] = [myst_roles_to_rest(line) for line in lines]
 
 
+def configured_hosts(theme_options: dict, extra: list[str] | tuple[str, ...] = ()) -> set[str]:
+    """The hosts a page of the site may link to: the repository's, the launch hubs', and `extra`."""
+    urls = [theme_options.get("repository_url") or ""]
+    launch = theme_options.get("launch_buttons") or {}
+    urls += [str(launch.get(key) or "") for key in LAUNCH_KEYS]
+    hosts = {urlsplit(u).hostname for u in urls if u}
+    return {h for h in hosts if h} | set(extra)
+
+
+def _repository_and_launch(app, config):
+    options = config.html_theme_options
+    repo = (options.get("repository_url") or "").strip()
+    launch = options.get("launch_buttons") or {}
+    hubs = [key for key in LAUNCH_KEYS if str(launch.get(key) or "").strip()]
+    if not repo:
+        if hubs:
+            raise ExtensionError(
+                f"_config.yml: launch_buttons sets {', '.join(hubs)} but repository.url is empty; "
+                "a launch button opens the repository's notebook, so set repository.url "
+                "(e.g. https://github.com/ORG/REPO) or leave the launch URLs empty")
+        for button in ("repository", "issues", "edit_page", "source"):
+            options[f"use_{button}_button"] = False
+    else:
+        options["use_repository_button"] = True
+
+
+def _find_wheel(app) -> Path | None:
+    wheels = sorted((Path(app.srcdir) / WHEEL_DIR).glob("*.whl"))
+    return wheels[-1] if wheels else None
+
+
+def _wheel_links(app, doctree):
+    """Markdown links to ``../downloads/NAME.whl`` are plain links to the site's copy of the wheel."""
+    from sphinx.addnodes import pending_xref
+
+    for node in list(doctree.findall(pending_xref)):
+        target = node.get("reftarget", "")
+        if node.get("reftype") == "myst" and target.endswith(".whl") and f"{WHEEL_URL_DIR}/" in target:
+            ref = nodes.reference("", "", *node.children, refuri=target, internal=False)
+            ref["classes"].append("nnsite-wheel-link")
+            node.replace_self(ref)
+
+
+def _download_and_launch_menus(app, pagename, templatename, context, doctree):
+    buttons = context.get("header_buttons")
+    if not isinstance(buttons, list):
+        return
+    wheel = _find_wheel(app)
+    for group in buttons:
+        if not isinstance(group, dict) or group.get("type") != "group":
+            continue
+        if group.get("label") == "download-buttons" and wheel is not None:
+            group["buttons"].insert(len(group["buttons"]) - 1 if group["buttons"] else 0, {
+                "type": "link",
+                "url": context["pathto"](f"{WHEEL_URL_DIR}/{wheel.name}", 1),
+                "text": "nnlib wheel",
+                "tooltip": f"The course's library (nnlib, nngrade), to run a downloaded notebook: "
+                           f"pip install {wheel.name}",
+                "icon": "fas fa-box",
+                "label": "download-wheel-button",
+            })
+        if group.get("label") == "launch-buttons":
+            group["tooltip"] = "Launch online (needs the network; the rest of this site works offline)"
+            for button in group.get("buttons", []):
+                if button.get("text"):
+                    button["tooltip"] = f"Launch on {button['text']}: an online service, needs the network"
+                    button["text"] = f"{button['text']} (online)"
+
+
+DOWNLOAD_ANCHOR = re.compile(
+    r'(<a href="[^"]+") target="_blank"(\s+class="btn btn-sm btn-download-(?:source|notebook|wheel)-button)')
+
+
+def _download_attribute(app, exception):
+    """The download menu's links save a file (``download``) rather than open it in a new tab."""
+    if exception is not None or app.builder.format != "html":
+        return
+    for page in Path(app.outdir).rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        new = DOWNLOAD_ANCHOR.sub(r"\1 download\2", text)
+        new = new.replace('<a class="nnsite-wheel-link ', '<a download class="nnsite-wheel-link ')
+        if new != text:
+            page.write_text(new, encoding="utf-8")
+
+
 def setup(app):
     from numba import config as numba_config
     numba_config.DISABLE_JIT = True           # before autodoc imports nnlib.kernels (see 3. above)
+    app.add_config_value("nnsite_link_hosts", [], "html", [list])
+    app.connect("config-inited", _repository_and_launch)
+    app.connect("doctree-read", _wheel_links)
+    app.connect("build-finished", _download_attribute)
+    # after sphinx-book-theme's header buttons (priority 501)
+    app.connect("html-page-context", _download_and_launch_menus, priority=600)
     app.connect("autodoc-process-docstring", _process_docstring)
     app.connect("doctree-resolved", _strip_cdn_stylesheets)
     # after every other html-page-context handler (they may still add scripts)

@@ -1,0 +1,54 @@
+"""A one-line notice on stderr before a compile that will take a few seconds.
+
+The first ``fit`` (or ``forward``, ``loss_and_grads``) in a fresh environment compiles nnlib's
+kernels: a few seconds of silence that reads as a hang. Before calling a compiled entry point for
+the first time in a process, :func:`before_first_call` checks whether Numba already has it for
+that dtype, in memory or in its on-disk cache; if not, it prints once per dtype::
+
+    nnlib: compiling kernels for float64 (first use, a few seconds; cached afterwards)
+
+Set the environment variable ``NNLIB_QUIET_COMPILE=1`` to silence it (the tests that execute a
+notebook with an empty cache do, so that its stored outputs do not depend on the cache).
+"""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+_checked: set[tuple[str, str]] = set()
+_announced: set[str] = set()
+
+
+def _params_dtype(t: Any) -> str | None:
+    """The dtype of the first array in a Numba signature argument (params, or Network.params)."""
+    if hasattr(t, "dtype") and hasattr(t, "ndim"):
+        return str(t.dtype)
+    inner = getattr(t, "types", None)
+    return _params_dtype(inner[0]) if inner else None
+
+
+def _has(dispatcher: Any, dtype: str) -> bool:
+    sigs = list(dispatcher.signatures)
+    sigs += [key[0] for key in dispatcher._cache._cache_file._load_index()]
+    return any(sig and _params_dtype(sig[0]) == dtype for sig in sigs)
+
+
+def before_first_call(dispatcher: Any, dtype: Any) -> None:
+    """Print the notice if ``dispatcher`` (a compiled kernel whose first argument holds the
+    parameters) has neither been compiled nor cached for ``dtype``; at most once per dtype."""
+    name = str(dtype)
+    key = (getattr(dispatcher, "__qualname__", repr(dispatcher)), name)
+    if key in _checked:
+        return
+    _checked.add(key)
+    if name in _announced or os.environ.get("NNLIB_QUIET_COMPILE", "") not in ("", "0"):
+        return
+    try:
+        if _has(dispatcher, name):
+            return
+    except Exception:       # no JIT (NUMBA_DISABLE_JIT=1), no cache, or another Numba: say nothing
+        return
+    _announced.add(name)
+    print(f"nnlib: compiling kernels for {name} (first use, a few seconds; cached afterwards)",
+          file=sys.stderr, flush=True)

@@ -173,6 +173,9 @@ def _directive(lines: list[str], s: int, e: int, offset: int) -> Iterator[Segmen
     if not m:
         return  # a code fence
     indent, fence, name, arg = m.groups()
+    if name == "glossary":  # its own line syntax (terms, indented definitions): see _glossary
+        yield from _glossary(lines, s, e, offset)
+        return
     if name not in PROSE:
         return
     if arg and name in TITLED:
@@ -312,8 +315,7 @@ def markup_problems(msgid: str, msgstr: str) -> list[str]:
         return {key(m) for m in rx.finditer(text)}
 
     for what, rx, key in (("maths", _MATH, lambda m: m.group(1).strip()),
-                          ("reference", _ROLE, lambda m: (m.group(1), re.sub(r"^.*<(.*)>$", r"\1",
-                                                                             m.group(2)))),
+                          ("reference", _ROLE, lambda m: (m.group(1), _target_key(*m.groups()))),
                           ("code", _CODE, lambda m: m.group(1))):
         a, b = found(rx, msgid, key), found(rx, msgstr, key)
         if a != b:
@@ -616,6 +618,46 @@ def main(argv: list[str] | None = None) -> int:
             total = [total[0] + n, total[1] + words, total[2] + done]
         print(f"{'total':40s} {total[0]:5d} messages {total[1]:6d} words {total[2]:5d} translated")
     return 0
+
+
+
+# -- the glossary page (glossary.md) --------------------------------------------------------------
+
+def _glossary(lines: list[str], s: int, e: int, offset: int) -> Iterator[Segment]:
+    """The messages of a ``{glossary}`` directive: each term line is one message, each definition
+    (its indented lines up to a blank line) another, re-indented when translated. Sphinx reads the
+    body line by line (a term starts in column 0, its definition is indented), which markdown-it
+    cannot see, so the directive is segmented here rather than like a page."""
+    m = _FENCE.match(lines[s])
+    fence = m.group(2) if m else ":::"
+    close = e - 1 if lines[e - 1].strip() == fence else e
+    k = s + 1
+    while k < close:
+        line = lines[k]
+        if not line.strip() or re.match(r"^:[\w-]+:", line):  # blank line, option (:sorted:)
+            k += 1
+        elif not line[0].isspace():
+            yield Segment(offset + k, offset + k + 1, line.strip())
+            k += 1
+        else:
+            indent = line[:len(line) - len(line.lstrip())]
+            j = k
+            while j < close and lines[j].strip() and lines[j][0].isspace():
+                j += 1
+            yield Segment(offset + k, offset + j, _join(lines[k:j]), indent, indent)
+            k = j
+
+
+def _target_key(role: str, text: str) -> str:
+    """What a cross-reference must keep in translation: its target. A ``{term}`` target is the
+    glossary term, which the Chinese glossary writes as ``反向传播（backpropagation）``: the key is
+    the English in its closing full-width parentheses, so the reference must name the same
+    English term (glossary.md)."""
+    target = re.sub(r"^.*<(.*)>$", r"\1", text, flags=re.S)
+    if role == "term":
+        m = re.search(r"（([^（）]*)）$", target)
+        return (m.group(1) if m else target).lower()
+    return target
 
 
 if __name__ == "__main__":

@@ -1,14 +1,17 @@
 # Inside Neural Networks: setup, build, test.
 #   make book   set up .venv, build the website into _build/html (every notebook executed), with the
-#               course's wheel in it (downloads/), and its offline copy _build/inside-neural-networks.zip
+#               course's wheel in it (downloads/), then its Chinese edition into _build/html/zh (from
+#               the catalogues in locales/, no notebook executed again), and the offline copy of both,
+#               _build/inside-neural-networks.zip
 #   make pdf    the whole course as one PDF, _build/inside-neural-networks.pdf (printed from the built
 #               site by Chromium: no notebook is executed again, no LaTeX)
-#   make test   set up .venv, run every test (nnlib, notebooks, grader, website)
+#   make test   set up .venv, run every test (nnlib, notebooks, grader, website; both editions: the
+#               Chinese catalogues complete and current, the zh/ notebooks under nbval, the Chinese site)
 #   make serve  serve _build/html on http://127.0.0.1:8000
 #   make lab    open the chapters and exercises in JupyterLab (EDITION=zh: the Chinese notebooks,
 #               generated into zh/ from locales/ first)
-#   make book-zh  the English site, then the Chinese one into _build/html/zh (locales/README.md)
-#   make i18n-check  the Chinese catalogues: untranslated, fuzzy, stale, msgfmt --check (needs gettext)
+#   make i18n-check  the Chinese catalogues, as make test checks them: untranslated, fuzzy, stale,
+#               msgfmt --check, changed maths or references (locales/README.md)
 #   make bench  run the benchmark suite (nnlib vs NumPy, PyTorch, scikit-learn); writes _build/bench.json
 #   make bench-explore  time every exploration's live redraw in Jupyter (slider change -> finished
 #               figure, p50/p95 per exploration, target p95 <= 150 ms; 1-3 minutes); writes
@@ -17,7 +20,8 @@
 #               4 shards merged (about 25 minutes); writes _build/bench-grading.json
 #   (make vendor: fetch the website's pinned JavaScript with npm pack into .vendor/;
 #    make browser: install Debian's chromium (and a CJK font) for the browser tests and the PDF if missing;
-#    make sandbox: install Debian's bubblewrap, the grader's namespace sandbox, if it is missing)
+#    make sandbox: install Debian's bubblewrap, the grader's namespace sandbox, if it is missing;
+#    make gettext: install Debian's gettext (msgfmt, msgmerge, xgettext) for the catalogues if missing)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -30,6 +34,10 @@ WARM := $(VENV)/.nnlib-warm
 PORT ?= 8000
 VENDOR := .vendor/.stamp
 SITE_STAMP := _build/.book.stamp
+# The Chinese edition: notebooks generated into zh/ (git-ignored) and the site into _build/html/zh,
+# rebuilt when the English site, a catalogue or the pipeline changed (locales/README.md).
+ZH_STAMP := _build/.book-zh.stamp
+ZH_SRC := tools/i18n.py $(shell find locales -type f 2>/dev/null)
 # The course's wheel, offered by the site (tools/offline.py; its name is written in each chapter by
 # tools/install_hint.py), the offline copy of the site, and the PDF.
 WHEEL_STAMP := _build/site-extra/.wheel.stamp
@@ -49,8 +57,8 @@ BOOK_SRC := _config.yml _toc.yml index.md pyproject.toml tools/nnsite.py tools/o
 export OPENBLAS_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: book-zh i18n-check gettext
 .PHONY: setup book test serve lab bench bench-explore bench-grading clean vendor browser site sandbox python-check pdf
+.PHONY: i18n-check gettext
 
 setup: python-check $(STAMP) $(WARM)
 
@@ -104,17 +112,18 @@ browser:
 	@fc-list :lang=zh 2>/dev/null | grep -q . || { echo "==> Installing fonts-noto-cjk (Debian package) for Chinese text"; \
 	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q fonts-noto-cjk; }
 
-# Builds when any source (a notebook, nnlib, the configuration) changed since the last successful
-# build, executing every notebook (--all); otherwise says the site is up to date. `make clean book`
-# forces a rebuild.
-book: python-check setup vendor
+# Builds when any source (a notebook, nnlib, the configuration, a catalogue) changed since the last
+# successful build, executing every notebook (--all); otherwise says the site is up to date. `make
+# clean book` forces a rebuild. Both editions: the English site, then the Chinese one from it.
+book: python-check setup vendor gettext
 	@$(MAKE) --no-print-directory site
 	@echo "==> The course is built. Open file://$(CURDIR)/_build/html/index.html or run: make serve"
-	@echo "    Offline copy: $(ZIP) ($$(du -h $(ZIP) | cut -f1); unzip it, then python3 -m http.server in its folder)"
+	@echo "    中文版 (Chinese edition): file://$(CURDIR)/_build/html/zh/index.html"
+	@echo "    Offline copy of both: $(ZIP) ($$(du -h $(ZIP) | cut -f1); unzip it, then python3 -m http.server in its folder)"
 
 # The same build, only when a source changed since the last successful one (for `make test`),
 # and the zip of the site.
-site: $(SITE_STAMP) $(ZIP)
+site: $(SITE_STAMP) $(ZH_STAMP) $(ZIP)
 
 $(WHEEL_STAMP): $(STAMP) pyproject.toml tools/offline.py $(shell find nnlib nngrade -name '*.py' -o -name '*.json' -o -path 'nnlib/data/*' 2>/dev/null)
 	$(PY) tools/offline.py wheel
@@ -125,7 +134,15 @@ $(SITE_STAMP): $(STAMP) $(VENDOR) $(WHEEL_STAMP) $(BOOK_SRC)
 	$(BOOK_BUILD)
 	@touch $@
 
-$(ZIP): $(SITE_STAMP)
+# The Chinese edition: zh/ from the English notebooks and the catalogues, then Jupyter Book with
+# execution off (the stored outputs, which nbval holds equal to a re-run). A page whose catalogue is
+# unfinished shows its English there; `make test` fails on it (tools/i18n.py check --all-pages).
+$(ZH_STAMP): $(SITE_STAMP) $(ZH_SRC)
+	@rm -f $@
+	$(PY) tools/i18n.py site
+	@touch $@
+
+$(ZIP): $(SITE_STAMP) $(ZH_STAMP)
 	$(PY) tools/offline.py zip
 
 # The PDF is printed from the built site (built first if a source changed) by the Chromium of the
@@ -138,27 +155,39 @@ pdf: python-check setup vendor browser
 $(PDF): $(SITE_STAMP) tools/pdf.py
 	$(PY) tools/pdf.py --out $@
 
-# The website and its PDF are (re)built first if a source changed. If that build fails, every
-# other test still runs and the browser tests fail (NN_SITE_REQUIRED=1: they fail, not skip, without a successful
-# build, Chromium or axe-core), so `make test` fails either way.
-test: python-check setup vendor browser sandbox
+# The website (both editions) and its PDF are (re)built first if a source changed. If that build
+# fails, every other test still runs and the browser tests fail (NN_SITE_REQUIRED=1 and
+# NN_ZH_SITE_REQUIRED=1: they fail, not skip, without a successful build, Chromium or axe-core), so
+# `make test` fails either way. The Chinese catalogues must be complete and current for every page
+# (check --all-pages); its failure is reported, the tests still run, and make test fails.
+ZH_NOTEBOOKS := zh/chapters zh/exercises
+test: python-check setup vendor browser sandbox gettext
 	@$(MAKE) --no-print-directory site || echo "==> The website build FAILED (see above): the browser tests will fail"
 	@test ! -f $(SITE_STAMP) || $(MAKE) --no-print-directory $(PDF) || echo "==> The PDF FAILED (see above): its test will fail"
-	NN_SITE_REQUIRED=1 $(PY) -m pytest tests chapters --nbval --ignore=tests/submissions -rs
+	@status=0; \
+	$(PY) tools/i18n.py check --all-pages || { status=1; echo "==> The Chinese catalogues are not complete and current (above): make test will fail"; }; \
+	zh=""; for d in $(ZH_NOTEBOOKS); do if [ -d $$d ]; then zh="$$zh $$d"; else status=1; echo "==> No $$d (the Chinese build failed, see above): make test will fail"; fi; done; \
+	echo "NN_SITE_REQUIRED=1 NN_ZH_SITE_REQUIRED=1 $(PY) -m pytest tests chapters$$zh --nbval --ignore=tests/submissions -rs"; \
+	NN_SITE_REQUIRED=1 NN_ZH_SITE_REQUIRED=1 $(PY) -m pytest tests chapters$$zh --nbval --ignore=tests/submissions -rs || status=1; \
+	exit $$status
 
 serve:
 	@test -f _build/html/index.html || { echo "No site yet: run 'make book' first"; exit 1; }
-	@echo "==> Serving http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
+	@echo "==> Serving http://127.0.0.1:$(PORT)/ (中文版: http://127.0.0.1:$(PORT)/zh/) (Ctrl-C to stop)"
 	$(PY) -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
 
-# EDITION, not LANG: LANG is the locale variable every shell already sets.
+# EDITION, not LANG: LANG is the locale variable every shell already sets (LANG=en_US.UTF-8 would
+# pick an edition by accident, and `make lab LANG=zh` would change the locale of everything make
+# runs). EDITION=zh writes the Chinese notebooks into zh/ first (about 30 s: the sheets are run).
 EDITION ?= en
 lab: setup
 ifeq ($(EDITION),zh)
 	$(PY) tools/i18n.py notebooks
 	$(VENV)/bin/jupyter lab --notebook-dir=$(CURDIR)/zh chapters/01_introduction.ipynb
-else
+else ifeq ($(EDITION),en)
 	$(VENV)/bin/jupyter lab --notebook-dir=$(CURDIR) chapters/01_introduction.ipynb
+else
+	@echo "==> make lab EDITION=$(EDITION): expected EDITION=en (the default) or EDITION=zh" >&2; exit 1
 endif
 
 # GNU gettext (msgfmt, msgmerge, xgettext) for the translation catalogues.
@@ -166,12 +195,8 @@ gettext:
 	@command -v msgfmt >/dev/null && command -v xgettext >/dev/null || { echo "==> Installing gettext (Debian package) for the translation catalogues"; \
 	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q gettext; }
 
-# The Chinese edition from the catalogues: no notebook is executed again (locales/README.md).
-book-zh: book gettext
-	$(PY) tools/i18n.py site
-
 i18n-check: setup gettext
-	$(PY) tools/i18n.py check
+	$(PY) tools/i18n.py check --all-pages
 
 bench: setup
 	$(PY) -m bench.run

@@ -17,7 +17,8 @@ Chinese build gave no warning.
 English left on a Chinese page, the measure: in each prose element (p, li, headings, table cells,
 admonition titles, dropdown summaries, definition terms and bodies), with code, maths, notebook
 outputs, explorations and nnlib's docstrings (API pages: autodoc, code documentation, which stays
-English like code comments) removed, no run of four or more Latin words (tools/i18n.py
+English like code comments: a module's docstring runs from its module-... target to the next
+entry or section) removed, no run of four or more Latin words (tools/i18n.py
 ENGLISH_RUN). Why four: Chinese prose legitimately keeps names (NumPy, Adam, ReLU), identifiers
 and a glossary term's English in parentheses, at most three words (成员推断攻击（membership
 inference attack）); an untranslated English sentence has far more. The English page of the same
@@ -79,8 +80,20 @@ TESTED = complete_pages() if RESTRICTED else DOCS
 #: Elements that hold prose on a page; code, outputs, maths and docstrings are removed first.
 PROSE = ("article p, article li, article th, article td, article h1, article h2, article h3, "
          "article h4, article .admonition-title, article summary, article dt, article dd")
-ENGLISH_PROSE = """([sel, root, done]) => Array.from(document.querySelectorAll(sel))
+ENGLISH_PROSE = """([sel, root, done]) => {
+  // a module's docstring (autodoc): from its module-... target to the next entry or section
+  const docstring = [];
+  document.querySelectorAll('article [id^="module-"]').forEach(m => {
+    const heading = m.querySelector(':scope > h1, :scope > h2, :scope > h3');
+    let e = m.tagName === 'SECTION' ? (heading && heading.nextElementSibling)
+          : m.tagName === 'SPAN' ? m.nextElementSibling : m;
+    while (e && !['DL', 'SECTION', 'H1', 'H2', 'H3'].includes(e.tagName)) {
+      docstring.push(e); e = e.nextElementSibling;
+    }
+  });
+  return Array.from(document.querySelectorAll(sel))
   .filter(e => !e.closest('dl.py, .cell_output, .output, .nnviz-explore, .animation, pre'))
+  .filter(e => !docstring.some(d => d.contains(e)))
   .map(e => {
     const c = e.cloneNode(true);
     c.querySelectorAll('code, pre, kbd, mjx-container, .math, .cell_output, .MathJax, script, style')
@@ -93,7 +106,8 @@ ENGLISH_PROSE = """([sel, root, done]) => Array.from(document.querySelectorAll(s
       });
     }
     return c.textContent.split(/\\s+/).join(' ');
-  })"""
+  });
+}"""
 #: Figure text a reader sees: images' alt and title, and SVG text in the article.
 FIGURE_TEXT = """() => Array.from(document.querySelectorAll('article img, article svg text'))
   .map(e => e.tagName.toLowerCase() === 'img' ? (e.alt || '') + ' ' + (e.title || '')

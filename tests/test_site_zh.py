@@ -4,10 +4,11 @@ session as the English site tests (site_helpers).
 
 One test per page loads the Chinese page once and checks: HTTP 200 and no JavaScript error; no
 request leaves 127.0.0.1; maths typeset (MathJax output present wherever the page has maths, no
-MathJax error, no raw TeX left); every image loaded and no figure carries Chinese text (the rule
-that keeps missing-glyph boxes out: figure text is English symbols, and no chapter's code draws
-Chinese, see tests/test_i18n.py); every internal link resolves; the theme's strings are Chinese
-(上一页/下一页, 搜索) and <html lang="zh-CN">; no English prose left (below); axe-core finds no
+MathJax error, no raw TeX left); every image loaded, the figures are the English page's image
+files (so their text is English: no chapter's code draws Chinese, tests/test_i18n.py, hence no
+missing-glyph box) and no output shows matplotlib's "Glyph ... missing" warning; every internal
+link resolves; the theme's strings are Chinese (上一页/下一页, 搜索) and <html lang="zh-CN">; no
+English prose left (below); axe-core finds no
 critical or serious violation. Then the language switch is clicked: it lands on the English page
 at the same anchor, whose own switch leads back to the Chinese page and anchor (both ways, one
 extra load). Other tests: Chinese search finds three course terms' chapters, a {term} link on
@@ -108,10 +109,16 @@ ENGLISH_PROSE = """([sel, root, done]) => {
     return c.textContent.split(/\\s+/).join(' ');
   });
 }"""
-#: Figure text a reader sees: images' alt and title, and SVG text in the article.
-FIGURE_TEXT = """() => Array.from(document.querySelectorAll('article img, article svg text'))
-  .map(e => e.tagName.toLowerCase() === 'img' ? (e.alt || '') + ' ' + (e.title || '')
-                                              : e.textContent)"""
+#: The figures of a page: the files of its images (Sphinx names an output image by its content)
+#: and any matplotlib "Glyph ... missing from font" warning shown in an output.
+FIGURES = r"""() => ({
+  files: Array.from(document.querySelectorAll('article img'))
+           .map(i => i.getAttribute('src') || '').filter(s => /_images\//.test(s))
+           .map(s => s.split('/').pop()).sort(),
+  glyphWarnings: Array.from(document.querySelectorAll('article .cell_output, article .output'))
+           .map(e => e.textContent).filter(t => /Glyph \d+.*missing from/.test(t))
+           .map(t => t.trim().slice(0, 120)),
+})"""
 THEME_STRINGS = """() => ({
   lang: document.documentElement.lang,
   prev: (document.querySelector('.prev-next-area a.left-prev .prev-next-subtitle') || {})
@@ -219,8 +226,8 @@ def test_chinese_page(doc, server, ctx):
     problems += [f"MathJax error: {e}" for e in facts["mathErrors"]]
     # images and figure text
     problems += [f"image not loaded: {img['src']}" for img in images if not img["ok"]]
-    problems += [f"figure text with Chinese characters (missing-glyph risk): {t.strip()[:80]!r}"
-                 for t in page.evaluate(FIGURE_TEXT) if CJK.search(t)]
+    figures = page.evaluate(FIGURES)
+    problems += [f"missing glyph in a figure: {w}" for w in figures["glyphWarnings"]]
     problems += ["traceback: " + tb[:200] for tb in facts["tracebacks"]]
     # internal links (the language switch's link to the English page included)
     seen = set()
@@ -259,6 +266,13 @@ def test_chinese_page(doc, server, ctx):
         elif back.evaluate("a => a.href") != zh_url + anchor:
             problems.append(f"the English page's switch leads to {back.evaluate('a => a.href')}, "
                             f"expected {zh_url + anchor}")
+        # the figures are the English ones, byte for byte (same content-named files): their text
+        # is English (tests/test_i18n.py: no figure is drawn from Chinese text), so no missing glyph
+        en_figures = page.evaluate(FIGURES)
+        if en_figures["files"] != figures["files"]:
+            problems.append(f"figures differ from the English page's: {len(figures['files'])} vs "
+                            f"{len(en_figures['files'])}, e.g. "
+                            f"{sorted(set(figures['files']) ^ set(en_figures['files']))[:3]}")
         # the measure can fail: the English page shows English runs where its source has prose
         source_runs = [r for text in i18n.markdown_blocks(doc) for r in i18n.english_left(text[1])]
         if source_runs and not english_runs(page, server.url, None):

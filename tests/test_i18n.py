@@ -97,6 +97,15 @@ def test_translated_pages_have_no_english_prose(page):
     assert left == []
 
 
+@pytest.mark.parametrize("page", [i18n.BOOK, *i18n.all_pages()])
+def test_no_translation_leaves_english_prose(page):
+    """Every finished translation of every page (complete or not) is Chinese: no run of four
+    Latin words outside maths, code and roles (a sentence left in English, or pasted back)."""
+    left = {msgid[:60]: runs for msgid, msgstr in i18n.translations(page).items()
+            if (runs := i18n.ENGLISH_RUN.findall(i18n.prose_only(msgstr)))}
+    assert left == {}
+
+
 def test_zh_notebook_keeps_code_and_outputs(tmp_path, monkeypatch):
     monkeypatch.setattr(i18n, "ZH", tmp_path)
     out = i18n.write_page("chapters/01_introduction")

@@ -35,6 +35,8 @@ NN_SITE_REQUIRED=1/CI: then they fail.
 """
 from __future__ import annotations
 
+import html
+import json
 import os
 import re
 import sys
@@ -357,3 +359,25 @@ def test_chinese_build_gave_no_warning():
     if RESTRICTED:
         warnings = [w for w in warnings if any(f"{d}." in w for d in TESTED)]
     assert warnings == [], "\n".join(warnings[:20])
+
+
+def test_chinese_site_has_no_solutions():
+    """The Chinese sheets are made from the student sheets: no line of a reference solution is in
+    a Chinese sheet's page or its downloadable notebook, and exercises/source is not built."""
+    from test_site import solution_lines
+
+    assert not (ZH_SITE / "exercises" / "source").exists()
+    sheets = sorted((ROOT / "exercises" / "source").glob("*.ipynb"))
+    assert sheets, "no source sheets found"
+    for source in sheets:
+        secret = solution_lines(source)
+        for file in (ZH_SITE / "exercises" / f"{source.stem}.html",
+                     ZH_SITE / "_sources" / "exercises" / f"{source.stem}.ipynb"):
+            assert file.is_file(), f"{file.relative_to(SITE)} missing"
+            text = file.read_text(encoding="utf-8", errors="replace")
+            if file.suffix == ".html":
+                text = html.unescape(re.sub(r"<[^>]+>", "", text))
+            else:
+                text = "\n".join("".join(c.get("source", "")) for c in json.loads(text)["cells"])
+            leaked = [line for line in secret if line in text]
+            assert not leaked, f"{file.relative_to(SITE)} shows its reference solution: {leaked[:3]}"

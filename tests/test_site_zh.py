@@ -20,7 +20,9 @@ admonition titles, dropdown summaries, definition terms and bodies), with code, 
 outputs, explorations and nnlib's docstrings (API pages: autodoc, code documentation, which stays
 English like code comments: a module's docstring runs from its module-... target to the next
 entry or section) removed, no run of four or more Latin words (tools/i18n.py
-ENGLISH_RUN). Why four: Chinese prose legitimately keeps names (NumPy, Adam, ReLU), identifiers
+ENGLISH_RUN); italics and quoted titles are left out (a paper's title, "Decoupled Weight Decay
+Regularization", may stay English, as d2l-zh does; an untranslated italic phrase is missed, the
+price of that). Why four: Chinese prose legitimately keeps names (NumPy, Adam, ReLU), identifiers
 and a glossary term's English in parentheses, at most three words (成员推断攻击（membership
 inference attack）); an untranslated English sentence has far more. The English page of the same
 document must show such runs, so the measure is seen to be able to fail.
@@ -99,8 +101,8 @@ ENGLISH_PROSE = """([sel, root, done]) => {
   .filter(e => !docstring.some(d => d.contains(e)))
   .map(e => {
     const c = e.cloneNode(true);
-    c.querySelectorAll('code, pre, kbd, mjx-container, .math, .cell_output, .MathJax, script, style')
-     .forEach(x => x.remove());
+    c.querySelectorAll('code, pre, kbd, mjx-container, .math, .cell_output, .MathJax, script, style, '
+                       + 'em, cite, i').forEach(x => x.remove());
     if (done !== null) {  // development mode: links showing an unfinished page's English title
       c.querySelectorAll('a.reference.internal').forEach(a => {
         const path = new URL(a.getAttribute('href'), document.baseURI).pathname;
@@ -108,7 +110,8 @@ ENGLISH_PROSE = """([sel, root, done]) => {
         if (!done.includes(doc)) a.remove();
       });
     }
-    return c.textContent.split(/\\s+/).join(' ');
+    // a title quoted in English (a paper, a blog post) may stay English, as in d2l-zh
+    return c.textContent.replace(/[“"《][^”"》]*[”"》]/g, ' ').split(/\\s+/).join(' ');
   });
 }"""
 #: The figures of a page: the files of its images (Sphinx names an output image by its content)

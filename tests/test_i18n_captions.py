@@ -213,15 +213,25 @@ def test_chinese_notebooks_carry_the_translated_captions(tmp_path, monkeypatch):
                 continue
             assert [cs.value for cs in i18n.cell_code_strings(b.source)] == [table[c] for c in captions]
             htmls = [o["data"]["text/html"] for o in b.outputs if "text/html" in o.get("data", {})]
-            assert htmls, (page, k)      # the figure's HTML output is stored
+            images = [m["state"].get("tooltip") for m in zh_nb.metadata.get("widgets", {}).get(
+                i18n._WIDGET_STATE, {}).get("state", {}).values() if m.get("model_name") == "ImageModel"]
             for c in captions:
                 # the English caption is nowhere in the notebook: code, outputs, widget state
                 assert json.dumps(html.escape(c))[1:-1] not in text, (page, c)
                 assert json.dumps(c)[1:-1] not in text, (page, c)
-                assert any(f'alt="{html.escape(table[c])}"' in h for h in htmls), (page, c)
+                # the figure's text alternative: the HTML image's alt (explorations, animations),
+                # or the live image's tooltip in the saved widget state (the playground)
+                assert (any(f'alt="{html.escape(table[c])}"' in h for h in htmls)
+                        or table[c] in images), (page, c)
             for x, y in zip(a.outputs, b.outputs, strict=True):   # only the HTML changes
                 assert {m: v for m, v in x.get("data", {}).items() if m != "text/html"} == \
                        {m: v for m, v in y.get("data", {}).items() if m != "text/html"}
+        # no English word of a live widget is left in the saved state (Reset, the playground's labels)
+        from nnlib import playground
+        english = {viz.UI_TEXT["en"]["reset"], *(playground.LIVE_TEXT["en"][k] for k in (
+            *playground._CONTROLS, *playground._BUTTONS) if k != "l2")}
+        saved = zh_nb.metadata.get("widgets", {}).get(i18n._WIDGET_STATE, {}).get("state", {})
+        assert not {m["state"].get("description") for m in saved.values()} & english, page
 
 
 def test_a_chinese_chapter_passes_strict_nbval(tmp_path, monkeypatch):
@@ -240,3 +250,60 @@ def test_a_chinese_chapter_passes_strict_nbval(tmp_path, monkeypatch):
     run = subprocess.run([sys.executable, "-m", "pytest", "--nbval", "-p", "no:cacheprovider", "-q",
                           str(dst)], cwd=dst.parent, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stdout[-3000:]
+
+
+def _tree(widget):
+    """A widget and all its descendants, in order."""
+    out = [widget]
+    for child in getattr(widget, "children", ()):
+        out += _tree(child)
+    return out
+
+
+def test_the_live_playground_speaks_its_captions_language():
+    from nnlib import playground
+
+    settings = playground.Settings(dataset="moons", n=40, hidden=(3,), lr=0.05)
+    en = playground.Playground(settings, caption=EN)
+    zh = playground.Playground(settings, caption=ZH)
+    default = playground.Playground(settings)
+    assert (en.lang, zh.lang, default.lang) == ("en", "zh", "en")
+    assert default.caption == playground.LIVE_TEXT["en"]["caption"]
+    with pytest.raises(TypeError, match="caption must be a str"):
+        playground.Playground(settings, caption=3)
+    en.widget(), zh.widget()
+    for key in (*playground._CONTROLS, *playground._BUTTONS):
+        assert en._ui[key].description == playground.LIVE_TEXT["en"][key]
+        assert zh._ui[key].description == playground.LIVE_TEXT["zh"][key]
+        assert viz.caption_language(zh._ui[key].description) == "zh" or key in ("l2",), key
+    assert zh._ui["dataset"].options == (("XOR", "xor"), ("同心圆", "circles"), ("双月", "moons"),
+                                         ("双螺旋", "spirals"))
+    assert (en._ui["image"].tooltip, zh._ui["image"].tooltip) == (EN, ZH)
+    assert en._ui["status"].value.startswith("2-3-1 tanh network on moons, adam lr=0.05, batch 10")
+    assert zh._ui["status"].value.startswith("2-3-1 tanh 网络，双月数据，adam 学习率 0.05，批量大小 10")
+    zh.step(2)
+    en.step(2)
+    assert "迭代周期 2：训练损失" in zh._ui["status"].value
+    assert "epoch 2: training loss" in en._ui["status"].value
+    # the saved widget state of the English run, relabelled, is the state of the Chinese run
+    state = {w.model_id: {"model_name": w._model_name, "state": w.get_state()} for w in _tree(en.widget())}
+    assert playground.relabel_widget_state(state, EN, ZH) == 13 + 4 + 1 + 1 + 1
+    for a, b in zip(_tree(en.widget()), _tree(zh.widget()), strict=True):
+        got, want = state[a.model_id]["state"], b.get_state()
+        for key in ("description", "_options_labels", "tooltip", "value"):
+            if key in want and not isinstance(want[key], bytes | memoryview):
+                norm = [list(v) if isinstance(v, tuple) else v for v in (got[key], want[key])]
+                assert norm[0] == norm[1], (key, got[key], want[key])
+
+
+def test_the_status_line_relabels_both_ways_and_leaves_other_text_alone():
+    from nnlib import playground
+
+    run = playground.Run(playground.Settings(dataset="spirals", n=40, hidden=(2,), lr=0.05))
+    run.train(1)
+    en, zh = playground._status(run, "en"), playground._status(run, "zh")
+    stop_en, stop_zh = playground.LIVE_TEXT["en"]["stopped"], playground.LIVE_TEXT["zh"]["stopped"]
+    assert playground._relabel_status(en, "en", "zh") == zh
+    assert playground._relabel_status(zh, "zh", "en") == en
+    assert playground._relabel_status(en + stop_en, "en", "zh") == zh + stop_zh
+    assert playground._relabel_status("not a status line", "en", "zh") == "not a status line"

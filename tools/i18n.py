@@ -819,8 +819,10 @@ def translate_code_cell(source: str, table: dict[str, str]) -> tuple[str, list[t
 
 def translate_code_captions(path: Path, table: dict[str, str] | None = None) -> int:
     """Put the Chinese captions into a generated notebook: in its code cells, in those cells'
-    stored outputs (nnlib.viz.relabel) and in its saved widget state
-    (nnlib.viz.relabel_widget_state). Returns the number of captions replaced."""
+    stored outputs (nnlib.viz.relabel) and in its saved widget state (explorations:
+    nnlib.viz.relabel_widget_state; the live playground, whose widget speaks its caption's
+    language: nnlib.playground.relabel_widget_state). Returns the number of captions replaced."""
+    from nnlib import playground
     from nnlib.viz import relabel, relabel_widget_state
 
     table = code_translations() if table is None else table
@@ -837,6 +839,7 @@ def translate_code_captions(path: Path, table: dict[str, str] | None = None) -> 
                 if isinstance(data.get("text/html"), str):
                     data["text/html"] = relabel(data["text/html"], old, new)
             relabel_widget_state(state, old, new)
+            playground.relabel_widget_state(state, old, new)
         count += len(pairs)
     if count:
         nbformat.write(nb, path)

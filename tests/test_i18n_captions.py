@@ -198,6 +198,10 @@ def test_chinese_notebooks_carry_the_translated_captions(tmp_path, monkeypatch):
     monkeypatch.setattr(i18n, "ZH", tmp_path)
     table = i18n.code_translations()
     cells = _caption_cells()
+    for page in ("index", "api/viz"):      # markdown pages have no code cells: left as written
+        dst = i18n.write_page(page)
+        before = dst.read_text()
+        assert i18n.translate_code_captions(dst) == 0 and dst.read_text() == before
     for page in sorted({p for p, _, _ in cells}):
         dst = i18n.write_page(page)
         assert i18n.translate_code_captions(dst) == sum(1 for cs in i18n.code_strings([page]))

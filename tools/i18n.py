@@ -825,6 +825,8 @@ def translate_code_captions(path: Path, table: dict[str, str] | None = None) -> 
     from nnlib import playground
     from nnlib.viz import relabel, relabel_widget_state
 
+    if path.suffix != ".ipynb":  # a markdown page (the cover, the API pages): no code cells
+        return 0
     table = code_translations() if table is None else table
     nb = nbformat.read(path, as_version=4)
     state = nb.metadata.get("widgets", {}).get(_WIDGET_STATE, {}).get("state", {})

@@ -1257,7 +1257,10 @@ class Playground:
     says so). Changing the
     learning rate, batch size, optimiser or L2 takes effect at the next chunk; any other control
     starts a new network (a new :class:`Run`). The same chunks from the same settings give the
-    same network: everything is seeded by ``seed``.
+    same network: everything is seeded by ``seed``. ``caption`` is the live image's text
+    alternative (its tooltip); the widget's words (labels, buttons, status line) are in the
+    caption's language (:data:`LIVE_TEXT`), so the Chinese edition's notebook, whose caption is
+    Chinese, gets a Chinese widget.
     """
 
     def __init__(self, settings: Settings | None = None, *, epochs_per_frame: int = 5,

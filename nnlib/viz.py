@@ -50,7 +50,7 @@ from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 __all__ = ["explore", "Range", "animate", "draw_network", "decision_map", "DecisionMap", "Exploration",
-           "UI_TEXT", "caption_language", "relabel", "relabel_widget_state",
+           "UI_TEXT", "PLAYER_ZH", "caption_language", "relabel", "relabel_widget_state",
            "POSITIVE", "NEGATIVE", "SIGN_CMAP", "CLASS_COLOURS", "CLASS_CMAP", "NEUTRAL_COLOURS"]
 
 # One colour language for the whole course (every figure that colours by sign or by class uses

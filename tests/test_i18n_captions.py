@@ -110,6 +110,22 @@ def test_check_finds_missing_stale_fuzzy_untranslated_and_english_captions(tmp_p
                                          "tools/i18n.py update)"]
 
 
+def test_the_check_command_reports_the_code_captions(tmp_path, monkeypatch, capsys):
+    """`python tools/i18n.py check` (what CI runs) fails on a caption without a translation."""
+    po = polib.pofile(str(i18n.CODE_PO))
+    first = next(e for e in po if not e.obsolete)
+    first.msgstr = ""
+    target = tmp_path / "code-strings.po"
+    po.save(str(target))
+    monkeypatch.setattr(i18n, "CODE_PO", target)
+    monkeypatch.setattr(i18n, "check", lambda pages, require_complete=True: [])   # pages: elsewhere
+    monkeypatch.setattr(i18n, "check_grader", lambda require_complete: [])
+    assert i18n.main(["check", "index"]) == 1
+    assert f"untranslated: {first.msgid[:70]!r}" in capsys.readouterr().out
+    monkeypatch.setattr(i18n, "CODE_PO", i18n.LOCALES / "code-strings.po")
+    assert i18n.main(["check", "index"]) == 0
+
+
 def test_a_caption_that_is_not_one_literal_is_refused_clearly():
     with pytest.raises(ValueError, match=r"chapters/x cell 3: caption= must be one string literal "
                                          r".*got \"f'w = \{w\}'\""):

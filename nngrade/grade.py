@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from . import codec, executors, protocol, report, sandbox, shards, submission, verdicts
-from .i18n import Text
+from .i18n import Text, safe_translator
 from .late import LatePolicy
 from .progress import Progress
 from .results import Case, NotGraded, Submission, TestResult
@@ -492,9 +492,13 @@ def grade_folder(sheet: Sheet | str | Path, folder: Path, gradebook: Path,
         try:
             text = report.feedback(sh, sub, job.seed)
         except Exception as exc:  # the guard: a row and a feedback file whatever happens
-            text = (f"# Feedback on {sh.name}: {sub.student}\n\nTotal: {sub.total:g} / "
-                    f"{sh.points:g}\n\n(the details could not be written: "
-                    f"{type(exc).__name__})\n")
+            _ = safe_translator(sub.lang)
+            text = "\n\n".join([
+                _("# Feedback on {sheet}: {student}").format(sheet=sh.name, student=sub.student),
+                _("Total: {total} / {points}").format(total=f"{sub.total:g}",
+                                                      points=f"{sh.points:g}"),
+                _("(the details could not be written: {error})").format(
+                    error=type(exc).__name__)]) + "\n"
         report.atomic_write(feedback_dir / f"{sub.student}.md", text)
         log.append(rec)
         if bar is not None:

@@ -8,12 +8,13 @@ import csv
 import io
 import os
 import tempfile
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from .generate import section_link
-from .i18n import language_of, localized_link, pack, render, safe_translator, unpack
+from .i18n import available, language_of, localized_link, pack, render, safe_translator, unpack
 from .late import LatePolicy
 from .results import NotGraded, Submission, TestResult
 from .sheet import AuthoringError, Sheet
@@ -61,9 +62,20 @@ def feedback(sheet: Sheet, sub: Submission, seed: int) -> str:
         if sub.scores[q.id] < q.points:
             lines.append(_reread(sheet, q.id, lang))
         lines.append("")
-    lines.append(_("Hidden inputs came from this run's seed {seed}; a correct answer passes them "
-                   "whatever the seed.").format(seed=seed))
+    lines.append(footer(_).format(seed=seed))
     return "\n".join(lines) + "\n"
+
+
+def footer(_: Callable[[str], str] = str) -> str:
+    """The feedback file's last line (a template with ``{seed}``), in the language of ``_``."""
+    return _("Hidden inputs came from this run's seed {seed}; a correct answer passes them "
+             "whatever the seed.")
+
+
+def footer_starts() -> tuple[str, ...]:
+    """How the feedback's last line begins in every language (where a question's section of a
+    feedback file ends: :func:`nngrade.export.feedback_sections`)."""
+    return tuple(footer(safe_translator(lang)).split("{", 1)[0] for lang in ["en", *available()])
 
 
 def _safe(s: str) -> str:

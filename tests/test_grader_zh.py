@@ -22,8 +22,8 @@ import numpy as np
 import polib
 import pytest
 
+from nngrade import export, report, shards
 from nngrade import i18n as ni18n
-from nngrade import report, shards
 from nngrade.generate import jupyter_anchor, section_link
 from nngrade.i18n import Text, language_of, localized_link, pack, render, translator, unpack
 from nngrade.sheet import SOURCE_DIR, STUDENT_DIR, all_sources, load_sheet
@@ -291,6 +291,11 @@ def test_sheet_one_feedback_is_chinese_and_untrusted_language_is_english(tmp_pat
     left = [line for line in zh.splitlines()
             if english_runs(re.sub("|".join(map(re.escape, titles)), "", line))]
     assert left == [], left
+    # the LMS export finds each question's section in a Chinese feedback file too
+    sections = export.feedback_sections(zh, sheet.questions)
+    assert list(sections) == list(sheet.questions)
+    assert "形状错误" in sections["q2"] and "形状错误" not in sections["q1"]
+    assert "随机种子" not in sections["q4"] and sections["q4"].startswith("公开测试")
     for name in ["en-reference", *ATTACKS]:
         text = (feedback / f"{name}.md").read_text(encoding="utf-8")
         assert text.startswith(f"# Feedback on 01_neuron: {name}\n") and "反馈" not in text

@@ -186,3 +186,10 @@ def localized_link(chapter: str, label: str, link: dict[str, str],
     from .generate import jupyter_anchor  # not at the top: generate imports this module
     base = link["notebook"].split("#", 1)[0]
     return {**link, "title": title, "notebook": f"{base}#{jupyter_anchor(title)}"}
+
+
+def translate_test_name(name: str, _: Callable[[str], str]) -> str:
+    """A sheet's test name in the language of ``_`` (the names are messages of the catalogue,
+    extracted by ``tools/i18n.py grader``); an empty name stays empty (gettext would return the
+    catalogue's header for it)."""
+    return _(name) if name else name

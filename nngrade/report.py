@@ -14,7 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from .generate import section_link
-from .i18n import available, language_of, localized_link, pack, render, safe_translator, unpack
+from .i18n import (
+    available,
+    language_of,
+    localized_link,
+    pack,
+    render,
+    safe_translator,
+    translate_test_name,
+    unpack,
+)
 from .late import LatePolicy
 from .results import NotGraded, Submission, TestResult
 from .sheet import AuthoringError, Sheet
@@ -58,7 +67,7 @@ def feedback(sheet: Sheet, sub: Submission, seed: int) -> str:
             else:
                 what = _("hidden test ({points} points)").format(points=f"{r.possible:g}")
             lines.append(_("- {what} \"{test}\": {verdict}").format(
-                what=what, test=_(r.test), verdict=r.verdict.text(_)))
+                what=what, test=translate_test_name(r.test, _), verdict=r.verdict.text(_)))
         if sub.scores[q.id] < q.points:
             lines.append(_reread(sheet, q.id, lang))
         lines.append("")

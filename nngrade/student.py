@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from . import codec
-from .i18n import localized_link, translator
+from .i18n import localized_link, translate_test_name, translator
 from .verdicts import Verdict, compare, exception, input_modified, modified_inputs
 
 
@@ -290,11 +290,12 @@ def checker(sheet: str, lang: str | None = None) -> Callable[[str], Report]:
                 lines.append(_("  not implemented yet: replace the `raise NotImplementedError` "
                                "line with your answer, run the cell, then run this check again"))
             else:
-                for test_name, v in results:
+                for name_of_test, v in results:
                     mark = _("ok  ") if v.ok else _("FAIL")
-                    lines.append(f"  {mark} {_(test_name)}" if v.ok else
+                    name_ = translate_test_name(name_of_test, _)
+                    lines.append(f"  {mark} {name_}" if v.ok else
                                  _("  {mark} {test}: {verdict}").format(
-                                     mark=mark, test=_(test_name), verdict=v.text(_)))
+                                     mark=mark, test=name_, verdict=v.text(_)))
                 passed = all(v.ok for _r, v in results)
                 lines.append(_("  All public tests passed.") if passed else
                              _("  Some public tests failed."))

@@ -641,6 +641,8 @@ def grader_test_names() -> dict[str, list[str]]:
     (``nngrade/public/*.json``), so a name in either is a message."""
     import json
 
+    if str(ROOT) not in sys.path:  # this checkout's nngrade and sheets, not an installed copy's
+        sys.path.insert(0, str(ROOT))
     from nngrade.sheet import PUBLIC_DIR, all_sources, load_sheet
     names: dict[str, list[str]] = {}
 

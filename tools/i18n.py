@@ -403,15 +403,28 @@ GRADER_MO = ROOT / "nngrade" / "locale" / LANG / "LC_MESSAGES" / "nngrade.mo"
 
 
 def grader_pot() -> polib.POFile:
-    """The grader's messages: every ``_("...")`` in nngrade/*.py, extracted by xgettext (which
-    flags ``{name}`` fields as python-brace-format, so msgfmt --check compares them)."""
+    """The grader's messages: every ``_("...")`` and ``Text("...")`` in nngrade/*.py, extracted
+    by xgettext (which flags ``{name}`` fields as python-brace-format, so msgfmt --check
+    compares them), then the sheets' test names (:func:`grader_test_names`)."""
     if not shutil.which("xgettext"):
         raise SystemExit("xgettext not found: install GNU gettext (Debian: apt-get install gettext)")
     files = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "nngrade").glob("*.py"))
-    r = subprocess.run(["xgettext", "--language=Python", "--keyword=_", "--from-code=UTF-8",
-                        "--omit-header", "--add-location=file", "--sort-by-file", "-o", "-",
-                        *files], cwd=ROOT, capture_output=True, text=True, check=True)
-    return polib.pofile(r.stdout, wrapwidth=100)
+    r = subprocess.run(["xgettext", "--language=Python", "--keyword=_", "--keyword=Text",
+                        "--from-code=UTF-8", "--add-location=file",  # a header: UTF-8 out
+                        "--sort-by-file", "-o", "-", *files], cwd=ROOT, capture_output=True,
+                       text=True, check=True)
+    po = polib.pofile(r.stdout, wrapwidth=100)
+    po.metadata = {}
+    known = {(e.msgctxt, e.msgid): e for e in po}
+    for name, where in grader_test_names().items():
+        entry = known.get((None, name))
+        if entry is None:
+            entry = known[None, name] = polib.POEntry(msgid=name, msgstr="")
+            po.append(entry)
+        entry.comment = "\n".join(filter(None, [entry.comment, *where]))
+        entry.flags = [f for f in entry.flags if f != "python-brace-format"] + (
+            ["no-python-brace-format"] if "{" in name else [])
+    return po
 
 
 def grader_mo_bytes(po: polib.POFile) -> bytes:
@@ -846,6 +859,39 @@ def translate_code_captions(path: Path, table: dict[str, str] | None = None) -> 
     if count:
         nbformat.write(nb, path)
     return count
+
+
+# -- the grader's messages: the sheets' test names (added at the end: other functions above are
+#    edited by others)
+
+def grader_test_names() -> dict[str, list[str]]:
+    """Every test name of every sheet (public ones, shown by ``check()``, and hidden ones, named
+    in the instructor's feedback files) -> where it is used, for the translator's comment.
+    Read from the source sheets and from the public data ``check()`` reads
+    (``nngrade/public/*.json``), so a name in either is a message."""
+    import json
+
+    if str(ROOT) not in sys.path:  # this checkout's nngrade and sheets, not an installed copy's
+        sys.path.insert(0, str(ROOT))
+    from nngrade.sheet import PUBLIC_DIR, all_sources, load_sheet
+    names: dict[str, list[str]] = {}
+
+    def add(name: str, where: str) -> None:
+        if where not in names.setdefault(name, []):
+            names[name].append(where)
+
+    for path in all_sources():
+        sheet = load_sheet(path)
+        for q in sheet.questions.values():
+            for t in q.tests:
+                add(t.name, f"test name: {sheet.name} {q.id} {q.function}() "
+                            f"({'public' if t.public else 'hidden'})")
+    for path in sorted(PUBLIC_DIR.glob("*.json")):
+        data = json.loads(path.read_text())
+        for qid, q in data["questions"].items():
+            for t in q["public"]:
+                add(t["name"], f"test name: {data['sheet']} {qid} {q['function']}() (public)")
+    return names
 
 
 if __name__ == "__main__":

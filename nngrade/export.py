@@ -324,16 +324,19 @@ def _fill_maxima(grades: list[Grade], maxima: dict[str, float] | None, source: s
 
 def feedback_sections(text: str, questions: Iterable[str]) -> dict[str, str]:
     """The part of a feedback file (:func:`nngrade.report.feedback`) about each question: its
-    lines from ``## qN: ...`` to the next question's heading (text only; scores are never read
-    from feedback files)."""
+    lines from ``## qN: ...`` (``## qN：...`` in Chinese) to the next question's heading (text
+    only; scores are never read from feedback files)."""
+    from .report import footer_starts  # the feedback's last line, in every language
+    ends = footer_starts()
     lines = text.splitlines()
     out: dict[str, str] = {}
     for qid in questions:
-        start = next((k for k, line in enumerate(lines) if line.startswith(f"## {qid}: ")), None)
+        start = next((k for k, line in enumerate(lines)
+                      if re.match(rf"## {re.escape(qid)}[:：] ?", line)), None)
         if start is None:
             continue
         end = next((k for k in range(start + 1, len(lines))
-                    if re.match(r"## q\d+: ", lines[k]) or lines[k].startswith("Hidden inputs came")),
+                    if re.match(r"## q\d+[:：] ?", lines[k]) or lines[k].startswith(ends)),
                    len(lines))
         body = [line[2:] if line.startswith("- ") else line for line in lines[start + 1:end]]
         out[qid] = "\n".join(line for line in body if line.strip())

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from . import codec, executors, protocol, report, sandbox, shards, submission, verdicts
+from .i18n import Text, safe_translator
 from .late import LatePolicy
 from .progress import Progress
 from .results import Case, NotGraded, Submission, TestResult
@@ -53,6 +54,14 @@ def _silent(run: sandbox.RunResult, out: Path) -> bool:
 
 
 # --- grading ------------------------------------------------------------------------------------
+
+def _could_not(what: str, exc: Exception) -> str:
+    """The guard's note: the grader could not read or grade this submission, and why."""
+    error = f"{type(exc).__name__}: {' '.join(str(exc).split())[:120]}"
+    if what == "read":
+        return Text("the grader could not read this submission ({error})", error=error)
+    return Text("the grader could not grade this submission ({error})", error=error)
+
 
 def _calls(code: str, name: str) -> bool:
     return re.search(rf"\b{re.escape(name)}\s*\(", code) is not None
@@ -144,12 +153,13 @@ class Grader:
     def _exception(self, record: dict[str, Any], owners: list[str]) -> Verdict:
         kind = record.get("type")
         if kind == "Timeout":
-            return Verdict(False, "timeout", f"took longer than {self.limits.call_timeout:g} s of "
-                           f"CPU time (an infinite loop?)")
+            return Verdict(False, "timeout", Text("took longer than {seconds} s of CPU time (an "
+                                                  "infinite loop?)",
+                                                  seconds=f"{self.limits.call_timeout:g}"))
         # a class name of the answer's own could carry data too: letters only, the usual forms
         if not (isinstance(kind, str) and (kind in _BUILTIN_EXCEPTIONS or re.fullmatch(
                 r"[A-Z][A-Za-z]{0,40}(Error|Exception)", kind))):
-            kind = "an exception of its own class"
+            kind = Text("an exception of its own class")
         msg = record.get("message")
         line, cell = record.get("line"), record.get("cell")
         where = owners[cell] if isinstance(cell, int) and 0 <= cell < len(owners) else None
@@ -164,21 +174,25 @@ class Grader:
         except FileNotFoundError:
             got = _MISSING
         except (codec.BadResult, OSError) as exc:
-            return Verdict(False, "type", f"the result could not be read as numbers ({exc})")
+            return Verdict(False, "type", Text("the result could not be read as numbers "
+                                               "({error})", error=str(exc)))
         if got is _MISSING:
             record = codec.read_json(str(out / protocol.error_name(case.id)))
             if record is not None:
                 kind, msg = record.get("type"), record.get("message")
                 if kind == "NameError" and isinstance(msg, str) and msg.startswith("function "):
-                    return Verdict(False, "missing", f"function {q.function} is not defined by "
-                                   f"your answer cells (renamed?)")
+                    return Verdict(False, "missing", Text("function {name} is not defined by "
+                                                          "your answer cells (renamed?)",
+                                                          name=q.function))
                 return self._exception(record, owners)
             if codec.read_text(str(out / protocol.killed_name(case.test_id))) is not None \
                     or run.timed_out:
-                return Verdict(False, "timeout", f"the test was stopped after "
-                               f"{self.limits.timeout:g} s (an infinite loop?)")
-            return Verdict(False, "exception", "no result: the process ended before this test "
-                           "(sys.exit, os._exit, a crash, or the memory limit?)")
+                return Verdict(False, "timeout", Text("the test was stopped after {seconds} s "
+                                                      "(an infinite loop?)",
+                                                      seconds=f"{self.limits.timeout:g}"))
+            return Verdict(False, "exception", Text("no result: the process ended before this "
+                                                    "test (sys.exit, os._exit, a crash, or the "
+                                                    "memory limit?)"))
         verdict = verdicts.compare(case.expected, got, rtol=q.rtol, atol=q.atol, args=case.args)
         if verdict.ok:
             text = codec.read_text(str(out / protocol.inplace_name(case.id)))
@@ -197,7 +211,8 @@ class Grader:
             bad = [(k, v) for k, v in enumerate(vs) if not v.ok]
             if bad and len(cases) > 1:
                 k, v = bad[0]
-                v = Verdict(False, v.kind, f"case {k + 1} of {len(cases)}: {v.message}")
+                v = Verdict(False, v.kind, Text("case {k} of {n}: {message}", k=k + 1,
+                                                n=len(cases), message=v.message))
             else:
                 v = bad[0][1] if bad else verdicts.PASS
             earned = 0.0 if bad else t.points
@@ -216,6 +231,7 @@ class Grader:
         """Read a submission; score what cannot run (zero) and return the runs to do."""
         try:
             nb = submission.read_submission(sub.path)
+            sub.lang = nb.lang
         except (submission.SubmissionError, OSError) as exc:
             sub.notes.append(str(exc))
             for q in self.sheet.questions.values():
@@ -226,21 +242,24 @@ class Grader:
         sub.cell_questions = [qid for qid, _ in cells]
         sub.cell_codes = [code for _, code in cells]
         if sum(len(c) for _, c in cells) > submission.MAX_CODE_CHARS:
-            sub.notes.append(f"answer cells longer than {submission.MAX_CODE_CHARS:,} characters")
+            sub.notes.append(Text("answer cells longer than {limit} characters",
+                                  limit=f"{submission.MAX_CODE_CHARS:,}"))
             for q in self.sheet.questions.values():
-                self._score(sub, q, None, Verdict(False, "missing", "answer cells too long"))
+                self._score(sub, q, None, Verdict(False, "missing", Text("answer cells too long")))
             return []
         runs = []
         for q in self.sheet.questions.values():
             own = [c for qid, c in cells if qid == q.id]
             if not own:
-                self._score(sub, q, None, Verdict(False, "missing", f"no answer cell for {q.id} "
-                            f"(deleted, or it no longer defines {q.function}())"))
+                self._score(sub, q, None, Verdict(False, "missing", Text(
+                    "no answer cell for {question} (deleted, or it no longer defines {name}())",
+                    question=q.id, name=q.function)))
             elif any(submission.uses_nnlib(c) for c in own):
-                note = (f"{q.id}: the answer uses nnlib, the course's reference library; answers "
-                        f"must be written by hand, so this question scores 0")
+                note = Text("{question}: the answer uses nnlib, the course's reference library; "
+                            "answers must be written by hand, so this question scores 0",
+                            question=q.id)
                 sub.question_notes.setdefault(q.id, []).append(note)
-                self._score(sub, q, None, Verdict(False, "nnlib", "uses nnlib (not allowed)"))
+                self._score(sub, q, None, Verdict(False, "nnlib", Text("uses nnlib (not allowed)")))
             else:
                 runs.append((q, [c for _, c in cells]))
         return runs
@@ -252,7 +271,8 @@ class Grader:
             self._score(sub, q, results, None)
         for k, v in errors.items():
             owner = sub.cell_questions[k]
-            note = f"running the answer cell of {owner} {v.message}"
+            note = Text("running the answer cell of {question} {message}", question=owner,
+                        message=v.message)
             if note not in sub.question_notes.setdefault(owner, []):
                 sub.question_notes[owner].append(note)
 
@@ -267,10 +287,11 @@ class Grader:
             for other in qs.values():
                 if other.id != q.id and sub.scores.get(other.id, 0) < other.points \
                         and _calls(own, other.function):
-                    sub.question_notes.setdefault(q.id, []).append(
-                        f"{q.id}: your {q.function}() calls {other.function}() from {other.id}, "
-                        f"which did not pass all its tests: fix {other.id} first; {q.id} may "
-                        f"pass once it does")
+                    sub.question_notes.setdefault(q.id, []).append(Text(
+                        "{question}: your {name}() calls {other}() from {other_question}, which "
+                        "did not pass all its tests: fix {other_question} first; {question} may "
+                        "pass once it does", question=q.id, name=q.function,
+                        other=other.function, other_question=other.id))
 
     def grade(self, paths: list[Path] | list[submission.Entry], jobs: int | None = None
               ) -> list[Submission]:
@@ -286,8 +307,7 @@ class Grader:
             try:
                 runs = self.plan(sub)
             except Exception as exc:  # the guard: any failure costs this submission only
-                self._fail(sub, f"the grader could not read this submission "
-                                f"({type(exc).__name__}: {' '.join(str(exc).split())[:120]})")
+                self._fail(sub, _could_not("read", exc))
                 continue
             if runs:
                 units.append((sub, runs))
@@ -297,8 +317,7 @@ class Grader:
             try:
                 self._grade_one(sub, runs)
             except Exception as exc:  # the guard
-                self._fail(sub, f"the grader could not grade this submission "
-                                f"({type(exc).__name__}: {' '.join(str(exc).split())[:120]})")
+                self._fail(sub, _could_not("grade", exc))
 
         with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
             list(pool.map(work, units))
@@ -341,16 +360,14 @@ class Grader:
             try:
                 runs = self.plan(sub)
             except Exception as exc:  # the guard: any failure costs this submission only
-                self._fail(sub, f"the grader could not read this submission "
-                                f"({type(exc).__name__}: {' '.join(str(exc).split())[:120]})")
+                self._fail(sub, _could_not("read", exc))
         if only is not None:
             runs = [r for r in runs if r[0].id in only]
         if runs:
             try:
                 self._grade_one(sub, runs)
             except Exception as exc:  # the guard
-                self._fail(sub, f"the grader could not grade this submission "
-                                f"({type(exc).__name__}: {' '.join(str(exc).split())[:120]})")
+                self._fail(sub, _could_not("grade", exc))
         self._finish(sub, only, prior)
         sub.path = Path(file)
         return sub
@@ -475,9 +492,13 @@ def grade_folder(sheet: Sheet | str | Path, folder: Path, gradebook: Path,
         try:
             text = report.feedback(sh, sub, job.seed)
         except Exception as exc:  # the guard: a row and a feedback file whatever happens
-            text = (f"# Feedback on {sh.name}: {sub.student}\n\nTotal: {sub.total:g} / "
-                    f"{sh.points:g}\n\n(the details could not be written: "
-                    f"{type(exc).__name__})\n")
+            _ = safe_translator(sub.lang)
+            text = "\n\n".join([
+                _("# Feedback on {sheet}: {student}").format(sheet=sh.name, student=sub.student),
+                _("Total: {total} / {points}").format(total=f"{sub.total:g}",
+                                                      points=f"{sh.points:g}"),
+                _("(the details could not be written: {error})").format(
+                    error=type(exc).__name__)]) + "\n"
         report.atomic_write(feedback_dir / f"{sub.student}.md", text)
         log.append(rec)
         if bar is not None:

@@ -12,9 +12,13 @@ translation may put the fields in another order and ``msgfmt --check`` verifies 
 """
 from __future__ import annotations
 
+import functools
 import gettext
+import re
 from collections.abc import Callable
 from importlib import resources
+from pathlib import Path
+from typing import Any
 
 DOMAIN = "nngrade"
 
@@ -40,3 +44,152 @@ def translator(lang: str | None) -> Callable[[str], str]:
                          f"{', '.join(['en', *available()])})")
     localedir = str(resources.files("nngrade").joinpath("locale"))
     return gettext.translation(DOMAIN, localedir, languages=[lang]).gettext
+
+
+#: A language code in a notebook's metadata is accepted only if it is this short and names a
+#: compiled catalogue (metadata is the student's file: untrusted input).
+MAX_LANG_CHARS = 16
+
+
+def language_of(value: object) -> str | None:
+    """The feedback language a submitted notebook's ``metadata.language`` asks for: a known code
+    (``"zh_CN"``), or None (English) for anything else: another type, an unknown or overlong
+    string. Never raises."""
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_LANG_CHARS:
+        return None
+    try:
+        return value if value in available() else None
+    except OSError:
+        return None
+
+
+def safe_translator(lang: str | None) -> Callable[[str], str]:
+    """:func:`translator`, or English when ``lang`` has no catalogue (never raises)."""
+    try:
+        return translator(language_of(lang))
+    except (ValueError, OSError):
+        return str
+
+
+class Text(str):
+    """A message that remembers how it was made, so it can be said again in another language.
+
+    ``Text("wrong shape: expected {expected}, got {got}", expected=..., got=...)`` *is* the
+    English string (a ``str``: joins, f-strings, the gradebook and the log see English), and
+    :func:`render` says it in a language: the template goes through the catalogue, then the
+    fields are filled in (a field that is a ``Text`` is rendered too). Templates are marked for
+    xgettext by the name ``Text`` itself (``tools/i18n.py grader`` extracts its first argument).
+    Field values are str, int, float or Text (anything else is stored as its ``str``)."""
+
+    template: str
+    fields: dict[str, Any]
+
+    def __new__(cls, template: str, /, **fields: Any) -> Text:
+        kept = {k: v if isinstance(v, (str, int, float)) else str(v) for k, v in fields.items()}
+        obj = super().__new__(cls, template.format(**kept))
+        obj.template, obj.fields = template, kept
+        return obj
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickles (process pools) with its structure
+        return (_rebuild, (self.template, self.fields))
+
+
+def _rebuild(template: str, fields: dict[str, Any]) -> Text:
+    return Text(template, **fields)
+
+
+def render(message: str, _: Callable[[str], str]) -> str:
+    """``message`` in the language of ``_``: a :class:`Text` through the catalogue (nested ones
+    too), a plain string as it is. A translation that cannot be filled (it should not: msgfmt
+    --check compares the fields) falls back to the English."""
+    if not isinstance(message, Text) or _ is str:
+        return str(message)
+    fields = {k: render(v, _) if isinstance(v, Text) else v for k, v in message.fields.items()}
+    try:
+        return _(message.template).format(**fields)
+    except (KeyError, IndexError, ValueError, AttributeError):
+        return str(message)
+
+
+#: Limits on a packed message read back from a log (a log is ours, but a damaged one must not
+#: make the feedback writer recurse or allocate without bound).
+MAX_PACK_DEPTH = 6
+
+
+def pack(message: str) -> Any:
+    """A message as plain JSON data: a plain string stays a string, a :class:`Text` becomes
+    ``{"msgid": template, "fields": {name: packed value}}``."""
+    if not isinstance(message, Text):
+        return str(message)
+    return {"msgid": message.template,
+            "fields": {k: pack(v) if isinstance(v, str) else v for k, v in message.fields.items()}}
+
+
+def unpack(data: Any, english: str | None = None, depth: int = 0) -> str:
+    """The message :func:`pack` made (a :class:`Text` again); ``english``, or the data as a
+    string, when it is not a valid packed message or does not rebuild to ``english``."""
+    fallback = english if isinstance(english, str) else (data if isinstance(data, str) else "")
+    if isinstance(data, str):
+        return data if english is None or data == english else fallback
+    if not (isinstance(data, dict) and isinstance(data.get("msgid"), str)
+            and isinstance(data.get("fields"), dict)) or depth > MAX_PACK_DEPTH:
+        return fallback
+    fields: dict[str, Any] = {}
+    for k, v in data["fields"].items():
+        if isinstance(v, (dict, str)):
+            fields[k] = unpack(v, None, depth + 1)
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            fields[k] = v
+        else:
+            return fallback
+    try:
+        text = Text(data["msgid"], **fields)
+    except (KeyError, IndexError, ValueError, AttributeError, TypeError):
+        return fallback
+    return text if english is None or text == english else fallback
+
+
+#: The course's page catalogues (``locales/<lang>/LC_MESSAGES/chapters/<chapter>.po``), read for
+#: the chapters' headings: a Chinese re-read link names and opens the Chinese heading.
+LOCALES = Path(__file__).resolve().parent.parent / "locales"
+
+
+@functools.lru_cache(maxsize=64)
+def _headings(path: Path, mtime: float) -> dict[str, str]:
+    import polib  # only here: the course's catalogues are read only for a translated link
+    return {e.msgid: e.msgstr for e in polib.pofile(str(path))
+            if e.msgstr and not e.obsolete and "fuzzy" not in e.flags}
+
+
+def heading(chapter: str, title: str, lang: str | None) -> str:
+    """The heading ``title`` of ``chapters/<chapter>`` as the ``lang`` edition shows it: its
+    finished translation in the chapter's catalogue (the catalogue that also makes the
+    ``lang`` notebook), else the English (which is then what that notebook shows too)."""
+    if language_of(lang) is None or not re.fullmatch(r"[\w-]+", chapter):
+        return title
+    path = LOCALES / str(lang) / "LC_MESSAGES" / "chapters" / f"{chapter}.po"
+    try:
+        return _headings(path, path.stat().st_mtime).get(title, title)
+    except (OSError, ImportError, ValueError, UnicodeDecodeError):
+        return title
+
+
+def localized_link(chapter: str, label: str, link: dict[str, str],
+                   lang: str | None) -> dict[str, str]:
+    """A re-read ``link`` (``title``, ``notebook``, ``page``: see
+    :func:`nngrade.generate.section_link`) for the ``lang`` edition: the translated heading,
+    and the notebook anchor JupyterLab gives that heading in the ``lang`` notebook. The website
+    anchor is the section's label, the same in every edition."""
+    title = heading(chapter, link["title"], lang)
+    if title == link["title"]:
+        return dict(link)
+    from .generate import jupyter_anchor  # not at the top: generate imports this module
+    base = link["notebook"].split("#", 1)[0]
+    return {**link, "title": title, "notebook": f"{base}#{jupyter_anchor(title)}"}
+
+
+def translate_test_name(name: str, _: Callable[[str], str]) -> str:
+    """A sheet's test name in the language of ``_`` (the names are messages of the catalogue,
+    extracted by ``tools/i18n.py grader``); an empty name stays empty (gettext would return the
+    catalogue's header for it)."""
+    return _(name) if name else name

@@ -8,46 +8,83 @@ import csv
 import io
 import os
 import tempfile
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from .generate import section_link
+from .i18n import (
+    available,
+    language_of,
+    localized_link,
+    pack,
+    render,
+    safe_translator,
+    translate_test_name,
+    unpack,
+)
 from .late import LatePolicy
 from .results import NotGraded, Submission, TestResult
 from .sheet import AuthoringError, Sheet
 from .verdicts import Verdict
 
 
-def _reread(sheet: Sheet, qid: str) -> str:
+def _reread(sheet: Sheet, qid: str, lang: str | None = None) -> str:
     q = sheet.questions[qid]
+    _ = safe_translator(lang)
     try:
-        link = section_link(q.chapter, q.section)
+        link = localized_link(q.chapter, q.section, section_link(q.chapter, q.section), lang)
     except AuthoringError:
-        return f"- Re-read: chapter {q.chapter}, section {q.section}"
-    return (f"- Re-read: chapter {q.chapter}, section \"{link['title']}\" (in Jupyter "
-            f"{link['notebook']}; on the website {link['page']})")
+        return _("- Re-read: chapter {chapter}, section {section}").format(
+            chapter=q.chapter, section=q.section)
+    return _("- Re-read: chapter {chapter}, section \"{title}\" (in Jupyter {notebook}; on the "
+             "website {page})").format(chapter=q.chapter, **link)
 
 
 def feedback(sheet: Sheet, sub: Submission, seed: int) -> str:
-    """The feedback text for one student (Markdown)."""
-    lines = [f"# Feedback on {sheet.name}: {sub.student}", "",
-             f"File: {sub.file or sub.path.name}", "",
-             f"Total: {sub.total:g} / {sheet.points:g}", ""]
-    lines += [f"- Note: {n}" for n in sub.notes] + ([""] if sub.notes else [])
+    """The feedback text for one student (Markdown), in the language of the submitted notebook
+    (``sub.lang``: a known code, else English). Test names and verdicts are translated; the
+    student's own text inside a verdict (an exception's message) is not."""
+    lang = language_of(sub.lang)
+    _ = safe_translator(lang)
+    lines = [_("# Feedback on {sheet}: {student}").format(sheet=sheet.name, student=sub.student),
+             "", _("File: {file}").format(file=sub.file or sub.path.name), "",
+             _("Total: {total} / {points}").format(total=f"{sub.total:g}",
+                                                   points=f"{sheet.points:g}"), ""]
+    note = _("- Note: {note}")
+    lines += [note.format(note=render(n, _)) for n in sub.notes] + ([""] if sub.notes else [])
     for q in sheet.questions.values():
-        lines += [f"## {q.id}: {q.function}() -- {sub.scores[q.id]:g} / {q.points:g}", ""]
-        lines += [f"- Note: {n}" for n in sub.question_notes.get(q.id, [])]
+        lines += [_("## {question}: {name}() -- {score} / {points}").format(
+            question=q.id, name=q.function, score=f"{sub.scores[q.id]:g}",
+            points=f"{q.points:g}"), ""]
+        lines += [note.format(note=render(n, _)) for n in sub.question_notes.get(q.id, [])]
         for r in (r for r in sub.results if r.question == q.id):
-            what = ("public test" if r.public else
-                    f"hidden test ({r.possible:g} point{'' if r.possible == 1 else 's'})")
-            lines.append(f"- {what} \"{r.test}\": {r.verdict.message}")
+            if r.public:
+                what = _("public test")
+            elif r.possible == 1:
+                what = _("hidden test (1 point)")
+            else:
+                what = _("hidden test ({points} points)").format(points=f"{r.possible:g}")
+            lines.append(_("- {what} \"{test}\": {verdict}").format(
+                what=what, test=translate_test_name(r.test, _), verdict=r.verdict.text(_)))
         if sub.scores[q.id] < q.points:
-            lines.append(_reread(sheet, q.id))
+            lines.append(_reread(sheet, q.id, lang))
         lines.append("")
-    lines.append(f"Hidden inputs came from this run's seed {seed}; a correct answer "
-                 f"passes them whatever the seed.")
+    lines.append(footer(_).format(seed=seed))
     return "\n".join(lines) + "\n"
+
+
+def footer(_: Callable[[str], str] = str) -> str:
+    """The feedback file's last line (a template with ``{seed}``), in the language of ``_``."""
+    return _("Hidden inputs came from this run's seed {seed}; a correct answer passes them "
+             "whatever the seed.")
+
+
+def footer_starts() -> tuple[str, ...]:
+    """How the feedback's last line begins in every language (where a question's section of a
+    feedback file ends: :func:`nngrade.export.feedback_sections`)."""
+    return tuple(footer(safe_translator(lang)).split("{", 1)[0] for lang in ["en", *available()])
 
 
 def _safe(s: str) -> str:
@@ -88,30 +125,48 @@ def plain(sub: Submission) -> dict[str, Any]:
     return {"student": sub.student, "file": sub.file or sub.path.name,
             "scores": {q: float(v) for q, v in sub.scores.items()},
             "results": [[r.question, r.test, r.public, float(r.points), float(r.possible),
-                         r.verdict.ok, r.verdict.kind, r.verdict.message] for r in sub.results],
-            "notes": list(sub.notes),
-            "question_notes": {q: list(v) for q, v in sub.question_notes.items()}}
+                         r.verdict.ok, r.verdict.kind, str(r.verdict.message),
+                         pack(r.verdict.message)] for r in sub.results],
+            "notes": [str(n) for n in sub.notes], "notes_msg": [pack(n) for n in sub.notes],
+            "question_notes": {q: [str(n) for n in v] for q, v in sub.question_notes.items()},
+            "question_notes_msg": {q: [pack(n) for n in v]
+                                   for q, v in sub.question_notes.items()},
+            "lang": language_of(sub.lang)}
+
+
+def _messages(english: Any, packed: Any) -> list[str]:
+    """Notes as :class:`~nngrade.i18n.Text` again where the packed forms rebuild the English
+    ones exactly (a record without them, or a damaged one, keeps the English)."""
+    english = [str(n) for n in english] if isinstance(english, list) else []
+    if not isinstance(packed, list) or len(packed) != len(english):
+        return english
+    return [unpack(p, e) for e, p in zip(english, packed)]
 
 
 def submission_of(record: dict[str, Any]) -> Submission:
     """A :class:`Submission` from a plain result or a log record (for the gradebook and the
     feedback text)."""
     sub = Submission(record["student"], Path(record["file"]), record["file"])
+    sub.lang = language_of(record.get("lang"))
     if "questions" in record:   # a log record
         for q in record["questions"]:
             sub.scores[q["question"]] = float(q["score"])
             if q.get("notes"):
-                sub.question_notes[q["question"]] = list(q["notes"])
+                sub.question_notes[q["question"]] = _messages(q["notes"], q.get("notes_msg"))
             for r in q.get("results", []):
+                message = unpack(r.get("msg"), r["message"]) if "msg" in r else r["message"]
                 sub.results.append(TestResult(q["question"], r["test"], r["public"], r["points"],
                                               r["possible"], Verdict(r["ok"], r["kind"],
-                                                                     r["message"])))
+                                                                     message)))
     else:
         sub.scores = dict(record["scores"])
-        sub.question_notes = {q: list(v) for q, v in record["question_notes"].items()}
-        sub.results = [TestResult(q, t, pub, pts, pos, Verdict(ok, kind, msg))
-                       for q, t, pub, pts, pos, ok, kind, msg in record["results"]]
-    sub.notes = list(record.get("notes", []))
+        packed = record.get("question_notes_msg")
+        sub.question_notes = {q: _messages(v, packed.get(q) if isinstance(packed, dict) else None)
+                              for q, v in record["question_notes"].items()}
+        sub.results = [TestResult(q, t, pub, pts, pos, Verdict(ok, kind, unpack(rest[0], msg)
+                                                               if rest else msg))
+                       for q, t, pub, pts, pos, ok, kind, msg, *rest in record["results"]]
+    sub.notes = _messages(record.get("notes", []), record.get("notes_msg"))
     return sub
 
 
@@ -141,10 +196,12 @@ def record(sheet: Sheet, result: dict[str, Any], *, sheet_hash: str, seed: int,
             "question": q.id, "score": sub.scores.get(q.id, 0.0), "max": float(q.points),
             "kinds": sorted({r.verdict.kind for r in rs if not r.verdict.ok}),
             "feedback": _short(bad) if bad else "all tests passed",
-            "notes": sub.question_notes.get(q.id, []),
+            "notes": [str(n) for n in sub.question_notes.get(q.id, [])],
+            "notes_msg": [pack(n) for n in sub.question_notes.get(q.id, [])],
             "results": [{"test": r.test, "public": r.public, "points": r.points,
                          "possible": r.possible, "ok": r.verdict.ok, "kind": r.verdict.kind,
-                         "message": r.verdict.message} for r in rs]})
+                         "message": str(r.verdict.message), "msg": pack(r.verdict.message)}
+                        for r in rs]})
     total = round(sum(q["score"] for q in questions), 9)
     days, penalty, final = late.apply(total, submitted) if late else (0, 0.0, total)
     return {"student": sub.student, "file": sub.file, "sheet": sheet.name,
@@ -152,7 +209,9 @@ def record(sheet: Sheet, result: dict[str, Any], *, sheet_hash: str, seed: int,
             "questions": questions, "total": total, "max_total": float(sheet.points),
             "submitted_at": submitted.isoformat() if submitted else None, "late_days": days,
             "penalty": penalty, "final": final,
-            "late_policy": late.describe() if late else None, "notes": sub.notes,
+            "late_policy": late.describe() if late else None,
+            "notes": [str(n) for n in sub.notes], "notes_msg": [pack(n) for n in sub.notes],
+            "lang": sub.lang,
             "graded_at": graded_at,
             "seconds": result.get("seconds")}
 

@@ -44,6 +44,7 @@ class Submission:
     question_notes: dict[str, list[str]] = field(default_factory=dict)
     cell_questions: list[str] = field(default_factory=list)
     cell_codes: list[str] = field(default_factory=list)
+    lang: str | None = None   # the feedback's language (a known code, from the notebook), or English
 
     @property
     def total(self) -> float:

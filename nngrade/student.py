@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from . import codec
-from .i18n import translator
+from .i18n import localized_link, translate_test_name, translator
 from .verdicts import Verdict, compare, exception, input_modified, modified_inputs
 
 
@@ -179,7 +179,8 @@ def _record_unlocked(path: Path, sheet: str, questions: list[str], question: str
         raise
 
 
-def _save_progress(sheet: str, questions: list[str], question: str, passed: bool) -> str | None:
+def _save_progress(sheet: str, questions: list[str], question: str, passed: bool,
+                   translate: Callable[[str], str] = str) -> str | None:
     """Record the result where ``progress_file()`` says; a line to show if that failed."""
     path = progress_file()
     if path is None:
@@ -187,7 +188,8 @@ def _save_progress(sheet: str, questions: list[str], question: str, passed: bool
     try:
         record_result(path, sheet, questions, question, passed)
     except (OSError, ValueError) as exc:  # progress is a convenience: never fail the check
-        return f"  (Your progress was not saved to {path}: {exc})"
+        return translate("  (Your progress was not saved to {path}: {error})").format(
+            path=path, error=exc)
     return None
 
 
@@ -288,9 +290,12 @@ def checker(sheet: str, lang: str | None = None) -> Callable[[str], Report]:
                 lines.append(_("  not implemented yet: replace the `raise NotImplementedError` "
                                "line with your answer, run the cell, then run this check again"))
             else:
-                for test_name, v in results:
+                for name_of_test, v in results:
                     mark = _("ok  ") if v.ok else _("FAIL")
-                    lines.append(f"  {mark} {test_name}" + ("" if v.ok else f": {v.message}"))
+                    name_ = translate_test_name(name_of_test, _)
+                    lines.append(f"  {mark} {name_}" if v.ok else
+                                 _("  {mark} {test}: {verdict}").format(
+                                     mark=mark, test=name_, verdict=v.text(_)))
                 passed = all(v.ok for _r, v in results)
                 lines.append(_("  All public tests passed.") if passed else
                              _("  Some public tests failed."))
@@ -300,10 +305,11 @@ def checker(sheet: str, lang: str | None = None) -> Callable[[str], Report]:
                        "inputs; public tests earn no points.").format(
                            hidden=spec["hidden_tests"], points=f"{spec['points']:g}"))
         if callable(fn) and not (results and results[0][1].kind == "not_implemented"):
-            problem = _save_progress(sheet, list(public["questions"]), question, passed)
+            problem = _save_progress(sheet, list(public["questions"]), question, passed, _)
             if problem:
                 lines.append(problem)
-        return Report(lines, spec["link"], passed, _)
+        return Report(lines, localized_link(spec["chapter"], spec["section"], spec["link"], lang),
+                      passed, _)
 
     def _dependencies(question: str, fn: Callable[..., Any], env: dict[str, Any]) -> list[str]:
         """Say when the function calls another question's function that fails its own public
@@ -315,9 +321,10 @@ def checker(sheet: str, lang: str | None = None) -> Callable[[str], Report]:
             if qid == question or other["function"] not in used or not callable(dep):
                 continue
             if not all(v.ok for _, v in run_public(other, dep)):
-                out.append(f"  Note: {spec_name(question)}() calls {other['function']}() from "
-                           f"{qid}, which fails its own public tests: fix {qid} first, then "
-                           f"check {question} again")
+                out.append(_("  Note: {name}() calls {other}() from {qid}, which fails its own "
+                             "public tests: fix {qid} first, then check {question} again").format(
+                                 name=spec_name(question), other=other["function"], qid=qid,
+                                 question=question))
         return out
 
     def spec_name(question: str) -> str:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .i18n import Text, language_of
 from .sheet import Sheet
 
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
@@ -45,6 +46,7 @@ class Cell:
 class Notebook:
     cells: list[Cell]
     sheet: str | None
+    lang: str | None = None   # metadata.language if it is a known code (i18n.language_of)
 
 
 @dataclass
@@ -218,7 +220,8 @@ def read_submission(path: Path) -> Notebook:
         question = nn.get("question") if isinstance(nn, dict) else None
         cells.append(Cell(ctype, source, role if isinstance(role, str) else None,
                           question if isinstance(question, str) else None))
-    return Notebook(cells, sheet if isinstance(sheet, str) else None)
+    return Notebook(cells, sheet if isinstance(sheet, str) else None,
+                    language_of(meta.get("language") if isinstance(meta, dict) else None))
 
 
 def defined_functions(code: str, candidates: set[str]) -> set[str]:
@@ -279,11 +282,12 @@ def answer_cells(nb: Notebook, sheet: Sheet) -> tuple[list[tuple[str, str]], lis
             code, changed = to_python(src) if len(src) <= MAX_CODE_CHARS else (src, False)
             cells.append((qid, code))
             if not is_tagged:
-                notes.append(f"{qid}: answer cell found by its function name (its metadata was changed)")
+                notes.append(Text("{question}: answer cell found by its function name (its "
+                                  "metadata was changed)", question=qid))
             if changed:
-                notes.append(f"{qid}: the answer cell has IPython commands (`%magic`, `!command` or "
-                             f"`name?`); they are skipped when grading (only `%%capture` and "
-                             f"`%%time` cells run their body)")
+                notes.append(Text("{question}: the answer cell has IPython commands (`%magic`, "
+                                  "`!command` or `name?`); they are skipped when grading (only "
+                                  "`%%capture` and `%%time` cells run their body)", question=qid))
     return cells, notes
 
 

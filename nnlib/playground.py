@@ -24,7 +24,9 @@ import html
 import io
 import json
 import math
+import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -40,7 +42,7 @@ __all__ = ["DATASETS", "ACTIVATIONS", "OPTIMIZERS", "BOX", "TEST_FRACTION", "MAX
            "make_data", "grid_points", "Settings", "run_seeds", "Run", "SEPARATES",
            "OVERFIT_FACTOR", "SPIRALS_CHECK", "PLAYER_TEXT", "ChallengeResult", "overfits", "fixes",
            "check_challenge", "SNAPSHOTS", "RunRecord", "record", "challenge_verdicts", "Gallery",
-           "LiveFigure", "Playground"]
+           "LiveFigure", "Playground", "LIVE_TEXT", "relabel_widget_state"]
 
 #: The data sets, in the order the controls list them.
 DATASETS: tuple[str, ...] = ("xor", "circles", "moons", "spirals")
@@ -352,11 +354,11 @@ PLAYER_TEXT: dict[str, dict[str, str]] = {"en": {
     "train_point": "实心：训练点", "test_point": "空心圆：测试点", "key_map": "P(类别 1)：",
     "key_boundary": "（黑线：P = 0.5，即决策边界）", "key_unit": "隐藏单元：", "key_zero": "（白色：0）",
     "key_loss": "损失（对数坐标）：", "training": "训练", "test": "测试", "epoch_value": "迭代周期 {epoch}",
-    "alt": "{dataset}数据上的 {hidden} 网络（学习率 {lr}，L2 {l2}）在迭代周期 {epoch}：平面上预测的类别 1 "
-           "概率与数据、损失曲线，以及每个隐藏单元的图",
+    "alt": "{dataset}数据上的 {hidden} 网络（学习率 {lr}，L2 {l2}）在第 {epoch} 个迭代周期："
+           "平面上预测的类别 1 概率与数据、损失曲线，以及每个隐藏单元的图",
     "status": "迭代周期 {epoch}/{last}：训练损失 {train_loss}，测试损失 {test_loss}；准确率：训练点 "
               "{train_accuracy} %，测试点 {test_accuracy} %。",
-    "stopped": " 训练在迭代周期 {epoch} 后停止：损失变为 NaN 或无穷大（步长太大）。",
+    "stopped": " 训练在第 {epoch} 个迭代周期后停止：损失变为 NaN 或无穷大（步长太大）。",
     "met": "挑战 {k}：本次训练达成（{why}）。", "not_met": "挑战 {k}：本次训练未达成（{why}）。",
     "not_spirals": "不是双螺旋：请选择双螺旋数据集",
     "separates": "{architecture}，{parameters} 个参数：最终测试准确率 {accuracy}（需要 {needs}）",
@@ -365,7 +367,7 @@ PLAYER_TEXT: dict[str, dict[str, str]] = {"en": {
     "overfit": "测试损失最低 {best}（迭代周期 {best_epoch}），最终 {end}（迭代周期 {last}）：为最低值的 "
                "{ratio} 倍；训练损失 {train_best}，之后 {train_end}（{falling}）",
     "falling": "仍在下降", "flat": "不再下降",
-    "no_l2": "这里没有 L2：对一个过拟合的训练打开 L2", "no_twin": "没有可比较的无 L2 训练",
+    "no_l2": "这次训练没有 L2：请在一个过拟合的训练上打开 L2", "no_twin": "没有可比较的无 L2 训练",
     "not_same": "数据或网络结构不同（{diff}）",
     "no_overfit": "第一次训练没有过拟合（挑战 2）：测试损失最低 {best}（迭代周期 {best_epoch}），最终 {end}"
                   "（迭代周期 {last}）：为最低值的 {ratio} 倍；训练损失 {train_best}，"
@@ -569,7 +571,6 @@ def challenge_verdicts(records: list[RunRecord]) -> list[list[ChallengeResult]]:
 
 
 # --------------------------------------------------------------------------- the static player
-_LABELS = {"xor": "XOR", "circles": "circles", "moons": "moons", "spirals": "spirals"}
 
 
 def _lut(cmap: Any) -> str:
@@ -1134,15 +1135,113 @@ def _check_live(settings: Settings) -> Settings:
     return settings
 
 
-def _status(run: Run) -> str:
-    s = run.settings
-    text = (f"{s.architecture} {s.activation} network on {_LABELS[s.dataset]}, {s.optimizer} lr={s.lr:g}, "
-            f"batch {s.batch_size}, L2 {s.l2:g}, dropout {s.dropout:g} | epoch {run.epoch}: "
-            f"training loss {run.train_loss[-1]:.3g}, test loss {run.test_loss[-1]:.3g}; "
-            f"accuracy {run.train_accuracy[-1]:.1%} (training), {run.test_accuracy[-1]:.1%} (test)")
+#: The live playground's words (control labels, buttons, status line, the image's text alternative),
+#: by language. The language is the caption's (:func:`nnlib.viz.caption_language`), as for
+#: ``viz.explore``: the Chinese edition's notebook passes a Chinese ``caption=`` (tools/i18n.py
+#: translates it from locales/zh_CN/LC_MESSAGES/code-strings.po), and its widget speaks Chinese.
+#: Terms from shared/glossary-zh.md; the figure's own text stays English symbols and terms.
+LIVE_TEXT: dict[str, dict[str, str]] = {"en": {
+    "caption": "Live training: decision map with the data, loss curves and each hidden unit's map, "
+               "redrawn as the network trains",
+    "dataset": "data set", "noise": "noise", "n": "points", "layers": "hidden layers",
+    "width": "units per layer", "activation": "activation", "lr": "learning rate",
+    "batch_size": "batch size", "optimizer": "optimiser", "l2": "L2", "dropout": "dropout", "seed": "seed",
+    "epochs_per_frame": "epochs per frame",
+    "start": "Start", "pause": "Pause", "step": "Step 1 epoch", "reset": "Reset",
+    "xor": "XOR", "circles": "circles", "moons": "moons", "spirals": "spirals",
+    "status": "{architecture} {activation} network on {dataset}, {optimizer} lr={lr}, batch {batch}, "
+              "L2 {l2}, dropout {dropout} | epoch {epoch}: training loss {train_loss}, test loss "
+              "{test_loss}; accuracy {train_accuracy} (training), {test_accuracy} (test)",
+    "stopped": " | stopped: the loss became NaN or inf (lower the learning rate, then reset)",
+}, "zh": {
+    "caption": "实时训练：数据与决策区域、损失曲线和每个隐藏单元的图，随网络训练不断重绘",
+    "dataset": "数据集", "noise": "噪声", "n": "点数", "layers": "隐藏层数", "width": "每层单元数",
+    "activation": "激活函数", "lr": "学习率", "batch_size": "批量大小", "optimizer": "优化器", "l2": "L2",
+    "dropout": "暂退概率", "seed": "随机种子", "epochs_per_frame": "每帧迭代周期数",
+    "start": "开始", "pause": "暂停", "step": "训练 1 个迭代周期", "reset": "重置",
+    "xor": "XOR", "circles": "同心圆", "moons": "双月", "spirals": "双螺旋",
+    "status": "{architecture} {activation} 网络，{dataset}数据，{optimizer} 学习率 {lr}，批量大小 {batch}，"
+              "L2 {l2}，暂退概率 {dropout} | 迭代周期 {epoch}：训练损失 {train_loss}，测试损失 "
+              "{test_loss}；准确率 {train_accuracy}（训练），{test_accuracy}（测试）",
+    "stopped": " | 已停止：损失变为 NaN 或 inf（请调低学习率，然后重置）",
+}}
+#: The controls whose label is a :data:`LIVE_TEXT` entry, and the buttons.
+_CONTROLS = ("dataset", "noise", "n", "layers", "width", "activation", "lr", "batch_size", "optimizer", "l2",
+             "dropout", "seed", "epochs_per_frame")
+_BUTTONS = ("start", "pause", "step", "reset")
+
+
+def _status(run: Run, lang: str = "en") -> str:
+    s, words = run.settings, LIVE_TEXT[lang]
+    text = words["status"].format(
+        architecture=s.architecture, activation=s.activation, dataset=words[s.dataset],
+        optimizer=s.optimizer, lr=f"{s.lr:g}", batch=s.batch_size, l2=f"{s.l2:g}", dropout=f"{s.dropout:g}",
+        epoch=run.epoch, train_loss=f"{run.train_loss[-1]:.3g}", test_loss=f"{run.test_loss[-1]:.3g}",
+        train_accuracy=f"{run.train_accuracy[-1]:.1%}", test_accuracy=f"{run.test_accuracy[-1]:.1%}")
     if run.diverged:
-        text += " | stopped: the loss became NaN or inf (lower the learning rate, then reset)"
+        text += words["stopped"]
     return text
+
+
+def _relabel_status(text: str, source: str, target: str) -> str:
+    """A status line of :func:`_status` in language ``source``, as it reads in ``target`` (the same
+    numbers; a text that is not such a status line comes back unchanged)."""
+    a, b = LIVE_TEXT[source], LIVE_TEXT[target]
+    parts = re.split(r"\{(\w+)\}", a["status"])
+    pattern = "".join(re.escape(p) if k % 2 == 0 else f"(?P<{p}>.*?)" for k, p in enumerate(parts))
+    for suffix in (a["stopped"], ""):
+        m = re.fullmatch(pattern + re.escape(suffix), text)
+        if m:
+            fields = m.groupdict()
+            key = next((d for d in DATASETS if a[d] == fields["dataset"]), None)
+            if key is None:
+                return text
+            fields["dataset"] = b[key]
+            return b["status"].format(**fields) + (b["stopped"] if suffix else "")
+    return text
+
+
+def relabel_widget_state(state: dict[str, Any], old: str, new: str) -> int:
+    """Change, in place, a notebook's saved ipywidgets state (``metadata.widgets[...]["state"]``)
+    from live playgrounds captioned in ``old``'s language to ``new``'s (:data:`LIVE_TEXT`: control
+    labels, buttons, data set names, the status line; the image's tooltip when it is ``old``), as a
+    run with caption ``new`` saves it: how tools/i18n.py gives the Chinese notebook the widget a run
+    of its own code shows (the page {ref}`sec-playground`). Returns the number of values changed."""
+    from .viz import caption_language
+
+    lo, ln = caption_language(old), caption_language(new)
+    a, b = LIVE_TEXT[lo], LIVE_TEXT[ln]
+    back = {a[k]: b[k] for k in (*_CONTROLS, *_BUTTONS)}
+    changed = 0
+
+    def walk(model_id: str) -> Iterator[dict[str, Any]]:
+        model = state.get(model_id)
+        if model is None:
+            return
+        yield model
+        for child in model.get("state", {}).get("children", []):
+            yield from walk(child.removeprefix("IPY_MODEL_"))
+
+    roots = [k for k, m in state.items() if "nnplay-live" in m.get("state", {}).get("_dom_classes", [])]
+    for root in roots:
+        for model in walk(root):
+            st, name = model.get("state", {}), model.get("model_name")
+            if name == "ImageModel" and st.get("tooltip") == old:
+                st["tooltip"] = new
+                changed += 1
+            if lo == ln:
+                continue
+            if isinstance(st.get("description"), str) and st["description"] in back:
+                st["description"] = back[st["description"]]
+                changed += 1
+            if name == "DropdownModel" and list(st.get("_options_labels") or []) == [a[d] for d in DATASETS]:
+                st["_options_labels"] = [b[d] for d in DATASETS]
+                changed += 1
+            if name == "HTMLModel" and isinstance(st.get("value"), str) and st["value"]:
+                value = html.escape(_relabel_status(html.unescape(st["value"]), lo, ln))
+                changed += value != st["value"]
+                st["value"] = value
+    return changed
 
 
 class Playground:
@@ -1158,12 +1257,23 @@ class Playground:
     says so). Changing the
     learning rate, batch size, optimiser or L2 takes effect at the next chunk; any other control
     starts a new network (a new :class:`Run`). The same chunks from the same settings give the
-    same network: everything is seeded by ``seed``.
+    same network: everything is seeded by ``seed``. ``caption`` is the live image's text
+    alternative (its tooltip); the widget's words (labels, buttons, status line) are in the
+    caption's language (:data:`LIVE_TEXT`), so the Chinese edition's notebook, whose caption is
+    Chinese, gets a Chinese widget.
     """
 
     def __init__(self, settings: Settings | None = None, *, epochs_per_frame: int = 5,
-                 max_epochs: int = 5000) -> None:
+                 max_epochs: int = 5000, caption: str = "") -> None:
+        from .viz import caption_language
+
         self.settings = _check_live(settings or Settings())
+        if not isinstance(caption, str):
+            raise TypeError(f"caption must be a str (the live image's text alternative), got "
+                            f"{type(caption).__name__}")
+        #: The live image's text alternative; its language is the widget's (:data:`LIVE_TEXT`).
+        self.caption = caption or LIVE_TEXT["en"]["caption"]
+        self.lang = caption_language(self.caption)
         self.epochs_per_frame = check_int(epochs_per_frame, "epochs_per_frame")
         self.max_epochs = check_int(max_epochs, "max_epochs")
         self.run = Run(self.settings)
@@ -1256,7 +1366,7 @@ class Playground:
         fig = self.figure()
         fig.update()
         self._ui["image"].value = fig.png()
-        self._ui["status"].value = html.escape(_status(self.run))
+        self._ui["status"].value = html.escape(_status(self.run, self.lang))
 
     def _sync_buttons(self) -> None:
         if self._ui is None:
@@ -1269,46 +1379,53 @@ class Playground:
     def widget(self) -> Any:
         """The ipywidgets interface (page {ref}`sec-playground`)."""
         import ipywidgets as W
+        import traitlets
 
         if self._ui is not None:
             return self._ui["box"]
+        t = LIVE_TEXT[self.lang]
         s = self.settings
         style = {"description_width": "initial"}
         lay = W.Layout(width="230px")
         c = {
-            "dataset": W.Dropdown(options=[(_LABELS[d], d) for d in DATASETS], value=s.dataset,
-                                  description="data set", style=style, layout=lay),
-            "noise": W.FloatSlider(value=s.noise, min=0.0, max=1.0, step=0.01, description="noise",
+            "dataset": W.Dropdown(options=[(t[d], d) for d in DATASETS], value=s.dataset,
+                                  description=t["dataset"], style=style, layout=lay),
+            "noise": W.FloatSlider(value=s.noise, min=0.0, max=1.0, step=0.01, description=t["noise"],
                                    style=style, layout=lay, continuous_update=False),
-            "n": W.IntSlider(value=s.n, min=LIVE_N[0], max=LIVE_N[1], step=20, description="points",
+            "n": W.IntSlider(value=s.n, min=LIVE_N[0], max=LIVE_N[1], step=20, description=t["n"],
                              style=style, layout=lay, continuous_update=False),
-            "layers": W.IntSlider(value=len(s.hidden), min=1, max=4, description="hidden layers",
+            "layers": W.IntSlider(value=len(s.hidden), min=1, max=4, description=t["layers"],
                                   style=style, layout=lay, continuous_update=False),
-            "width": W.IntSlider(value=s.hidden[0], min=1, max=64, description="units per layer",
+            "width": W.IntSlider(value=s.hidden[0], min=1, max=64, description=t["width"],
                                  style=style, layout=lay, continuous_update=False),
-            "activation": W.Dropdown(options=list(ACTIVATIONS), value=s.activation, description="activation",
-                                     style=style, layout=lay),
-            "lr": W.FloatLogSlider(value=s.lr, base=10, min=-4, max=1, step=0.1, description="learning rate",
+            "activation": W.Dropdown(options=list(ACTIVATIONS), value=s.activation,
+                                     description=t["activation"], style=style, layout=lay),
+            "lr": W.FloatLogSlider(value=s.lr, base=10, min=-4, max=1, step=0.1, description=t["lr"],
                                    style=style, layout=lay, continuous_update=False, readout_format=".4f"),
             "batch_size": W.Dropdown(options=sorted({1, 5, 10, 20, 50, 100, 1000, s.batch_size}),
-                                     value=s.batch_size, description="batch size", style=style, layout=lay),
-            "optimizer": W.Dropdown(options=list(OPTIMIZERS), value=s.optimizer, description="optimiser",
+                                     value=s.batch_size, description=t["batch_size"], style=style,
+                                     layout=lay),
+            "optimizer": W.Dropdown(options=list(OPTIMIZERS), value=s.optimizer, description=t["optimizer"],
                                     style=style, layout=lay),
             "l2": W.Dropdown(options=sorted({0.0, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, s.l2}), value=s.l2,
-                             description="L2", style=style, layout=lay),
-            "dropout": W.FloatSlider(value=s.dropout, min=0.0, max=0.9, step=0.05, description="dropout",
+                             description=t["l2"], style=style, layout=lay),
+            "dropout": W.FloatSlider(value=s.dropout, min=0.0, max=0.9, step=0.05, description=t["dropout"],
                                      style=style, layout=lay, continuous_update=False),
-            "seed": W.BoundedIntText(value=s.seed, min=0, max=LIVE_MAX_SEED, description="seed", style=style,
-                                     layout=lay),
+            "seed": W.BoundedIntText(value=s.seed, min=0, max=LIVE_MAX_SEED, description=t["seed"],
+                                     style=style, layout=lay),
             "epochs_per_frame": W.IntSlider(value=self.epochs_per_frame, min=1, max=50,
-                                            description="epochs per frame", style=style, layout=lay),
+                                            description=t["epochs_per_frame"], style=style, layout=lay),
         }
-        buttons = {name: W.Button(description=name.capitalize(), layout=W.Layout(width="90px"))
-                   for name in ("start", "pause", "step", "reset")}
-        buttons["step"].description = "Step 1 epoch"
-        buttons["step"].layout.width = "110px"
+        buttons = {name: W.Button(description=t[name], layout=W.Layout(width="90px")) for name in _BUTTONS}
+        buttons["step"].layout.width = "140px" if self.lang == "zh" else "110px"
         status = W.HTML(value="")
-        image = W.Image(format="png")
+
+        class DescribedImage(W.Image):
+            # as in nnlib.viz: ipywidgets puts ``tooltip`` in the <img>'s title (its accessible
+            # name) only when ``description`` is empty, and Image has none
+            description = traitlets.Unicode("").tag(sync=True)
+
+        image = DescribedImage(format="png", tooltip=self.caption)
         self._ui = {**c, **buttons, "status": status, "image": image}
 
         def on_change(change: dict[str, Any]) -> None:
@@ -1322,6 +1439,7 @@ class Playground:
         buttons["reset"].on_click(lambda _b: self._reset_from_controls())
         grid = W.GridBox(list(c.values()), layout=W.Layout(grid_template_columns="repeat(4, 240px)"))
         box = W.VBox([grid, W.HBox(list(buttons.values())), status, image])
+        box.add_class("nnplay-live")            # found by relabel_widget_state in a saved notebook
         self._ui["box"] = box
         self.refresh()
         self._sync_buttons()
@@ -1351,7 +1469,7 @@ class Playground:
         if name in keep:
             self.settings = new
             self.run.update(**{name: value})
-            self._ui["status"].value = html.escape(_status(self.run))
+            self._ui["status"].value = html.escape(_status(self.run, self.lang))
         else:
             self.reset(new)
             self._sync_buttons()

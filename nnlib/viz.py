@@ -50,6 +50,7 @@ from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 __all__ = ["explore", "Range", "animate", "draw_network", "decision_map", "DecisionMap", "Exploration",
+           "UI_TEXT", "PLAYER_ZH", "caption_language", "relabel", "relabel_widget_state",
            "POSITIVE", "NEGATIVE", "SIGN_CMAP", "CLASS_COLOURS", "CLASS_CMAP", "NEUTRAL_COLOURS"]
 
 # One colour language for the whole course (every figure that colours by sign or by class uses
@@ -92,6 +93,99 @@ def _png(fig: Figure, *, fast: bool = False) -> bytes:
     else:
         fig.savefig(buf, format="png", metadata={"Software": None})
     return buf.getvalue()
+
+
+#: The few words viz puts around a caption (the live figure's text alternative, its Reset button,
+#: its timing, the animation player's slider), in the caption's language (:func:`caption_language`):
+#: the Chinese edition's notebooks carry Chinese captions (tools/i18n.py translates the literal
+#: ``caption="..."`` of every code cell), and so get Chinese words around them. Terms from
+#: shared/glossary-zh.md.
+UI_TEXT: dict[str, dict[str, str]] = {
+    "en": {"figure": ". Figure: ", "reset": "Reset", "reset_tip": "Back to the starting values",
+           "drawn": " (drawn in {ms:.0f} ms)", "frame": ": frame"},
+    "zh": {"figure": "。图：", "reset": "重置", "reset_tip": "回到初始值",
+           "drawn": "（绘制用时 {ms:.0f} ms）", "frame": "：帧"},
+}
+#: The names of the controls of matplotlib's animation player (``to_jshtml``: buttons' ``title`` and
+#: ``aria-label``, the repetition mode's labels) in Chinese, for an animation with a Chinese caption.
+PLAYER_ZH: dict[str, str] = {
+    "Decrease speed": "减速", "First frame": "第一帧", "Previous frame": "上一帧",
+    "Play backwards": "倒放", "Pause": "暂停", "Play": "播放", "Next frame": "下一帧",
+    "Last frame": "最后一帧", "Increase speed": "加速", "Repetition mode": "重复方式",
+    "Once": "播放一次", "Loop": "循环", "Reflect": "往返"}
+_CJK = re.compile("[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+
+
+def caption_language(caption: str) -> str:
+    """``"zh"`` when ``caption`` contains a Chinese character or full-width punctuation, else
+    ``"en"``: the language of the words :data:`UI_TEXT` puts around it (explorations: chapter 1,
+    {ref}`sec-explorations`)."""
+    return "zh" if _CJK.search(caption) else "en"
+
+
+def _player_words(page: str, source: str, target: str) -> str:
+    """matplotlib's animation player ``page`` with its control names from language ``source`` put
+    in language ``target`` (``"en"`` or ``"zh"``, :data:`PLAYER_ZH`)."""
+    if source == target:
+        return page
+    pairs = PLAYER_ZH.items() if target == "zh" else ((zh, en) for en, zh in PLAYER_ZH.items())
+    for old, new in pairs:
+        page = page.replace(f'title="{old}" aria-label="{old}"', f'title="{new}" aria-label="{new}"')
+        page = re.sub(rf'(<label for="_anim_radio\d_[0-9a-f]*">){re.escape(old)}</label>',
+                      rf"\g<1>{new}</label>", page)
+    return page
+
+
+def _label_player(page: str, caption: str) -> str:
+    """matplotlib's raw animation player with ``caption`` as the accessible name of its image and
+    frame slider, and its controls named in the caption's language."""
+    lang = caption_language(caption)
+    page = _player_words(page, "en", lang)
+    label = html.escape(caption)
+    page = re.sub(r'<img id="', f'<img alt="{label}" id="', page)
+    return re.sub(r'<input id="(_anim_slider[0-9a-f]*)" type="range"',
+                  rf'<input id="\1" aria-label="{label}{UI_TEXT[lang]["frame"]}" type="range"', page)
+
+
+def relabel(output: str, old: str, new: str) -> str:
+    """The HTML ``output`` of :func:`explore` or :func:`animate` made with caption ``old``, as the
+    same call makes it with caption ``new`` (the image's ``alt``, the animation slider's label, the
+    player's controls in ``new``'s language): how tools/i18n.py gives a Chinese notebook the outputs
+    a run of its translated code writes. Nothing else in ``output`` changes. Explorations and
+    animations: chapter 1, {ref}`sec-explorations`."""
+    lo, ln = caption_language(old), caption_language(new)
+    eo, en = html.escape(old), html.escape(new)
+    output = output.replace(f'alt="{eo}"', f'alt="{en}"')
+    output = output.replace(f'aria-label="{eo}{UI_TEXT[lo]["frame"]}"',
+                            f'aria-label="{en}{UI_TEXT[ln]["frame"]}"')
+    if '<div class="animation">' in output:
+        output = _player_words(output, lo, ln)
+    return output
+
+
+def relabel_widget_state(state: dict[str, Any], old: str, new: str) -> int:
+    """Change, in place, a notebook's saved ipywidgets state (``metadata.widgets[...]["state"]``)
+    from an exploration captioned ``old`` to one captioned ``new``, as a run with ``new`` saves
+    it: the image's tooltip (:meth:`Exploration.alt`) and, when the language changes, the Reset
+    buttons of explorations. Returns the number of values changed. Explorations: chapter 1,
+    {ref}`sec-explorations`."""
+    lo, ln = caption_language(old), caption_language(new)
+    changed = 0
+    for model in state.values():
+        st = model.get("state", {})
+        tip = st.get("tooltip")
+        if not isinstance(tip, str):
+            continue
+        if model.get("model_name") == "ImageModel" and (
+                tip == old or tip.startswith(old + UI_TEXT[lo]["figure"])):
+            st["tooltip"] = new + (tip[len(old):].replace(UI_TEXT[lo]["figure"], UI_TEXT[ln]["figure"], 1)
+                                   if tip != old else "")
+            changed += 1
+        elif (lo != ln and model.get("model_name") == "ButtonModel"
+              and tip == UI_TEXT[lo]["reset_tip"] and st.get("description") == UI_TEXT[lo]["reset"]):
+            st["tooltip"], st["description"] = UI_TEXT[ln]["reset_tip"], UI_TEXT[ln]["reset"]
+            changed += 1
+    return changed
 
 
 def _script_json(obj: Any) -> str:
@@ -252,6 +346,8 @@ class Exploration:
                              f"counts); at most {MAX_FRAMES}: use fewer values per parameter "
                              "(Range(..., static=k) for a range)")
         self.caption = caption or "Interactive figure: " + ", ".join(self.names)
+        #: the language of the words around the caption (:data:`UI_TEXT`)
+        self.lang = caption_language(self.caption)
         self.defaults: dict[str, Any] = {
             n: (p.start() if isinstance(p, Range) else p[len(p) // 2]) for n, p in self.params.items()}
         self._frames: list[bytes] | None = None
@@ -329,7 +425,7 @@ class Exploration:
     def alt(self, title: str = "") -> str:
         """The live image's text alternative: the caption, then the figure's own titles (which state
         the values it shows)."""
-        return f"{self.caption}. Figure: {title}" if title else self.caption
+        return f"{self.caption}{UI_TEXT[self.lang]['figure']}{title}" if title else self.caption
 
     @property
     def frames(self) -> list[bytes]:
@@ -427,7 +523,8 @@ class Exploration:
                               layout=widgets.Layout(min_width="12em"))
         status.add_class("nnviz-status")
         image.add_class("nnviz-image")
-        reset = widgets.Button(description="Reset", icon="undo", tooltip="Back to the starting values",
+        words = UI_TEXT[self.lang]
+        reset = widgets.Button(description=words["reset"], icon="undo", tooltip=words["reset_tip"],
                                layout=widgets.Layout(width="auto"))
         if self.live is not None:     # a widget closed since: its thread stops, a new one draws
             self.live.stop()
@@ -463,7 +560,7 @@ class Exploration:
         """The line above the live figure: the values drawn and how long it took (the figure's own
         titles are the image's text alternative, :meth:`alt`)."""
         shown = ", ".join(f"{n} = {_fmt(v)}" for n, v in values.items())
-        timing = "" if ms is None else f" (drawn in {ms:.0f} ms)"
+        timing = "" if ms is None else UI_TEXT[self.lang]["drawn"].format(ms=ms)
         return (f'<span class="nnviz-values">{html.escape(shown)}</span>'
                 f'{html.escape(timing)}{html.escape(note)}')
 
@@ -612,7 +709,9 @@ def explore(draw: Callable[..., Any], *, caption: str = "", **params: Any) -> Ex
     updated (``set_data``...) instead of building a new one; make that figure with
     ``matplotlib.figure.Figure()``, not ``plt.subplots``, as the live version draws in a background
     thread (see the module's notes). ``caption`` is the image's alternative text (in Jupyter
-    followed by the figure's titles). Introduced in chapter 1 ({ref}`sec-explorations`).
+    followed by the figure's titles); the words the widget adds (Reset, the timing) are in the
+    caption's language (:data:`UI_TEXT`), so a Chinese caption gets a Chinese widget. Introduced
+    in chapter 1 ({ref}`sec-explorations`).
     """
     return Exploration(draw, params, caption)
 
@@ -622,18 +721,15 @@ def animate(fig: Figure, update: Callable[[int], Any], frames: int | Sequence[An
     """A self-contained JavaScript player for ``FuncAnimation(fig, update, frames)``.
 
     Works in Jupyter and on the static website alike. The player's frame slider and image get
-    ``caption`` as their accessible label. The figure is closed, so it is not shown twice.
+    ``caption`` as their accessible label, and its controls are named in the caption's language
+    (:data:`UI_TEXT`, :data:`PLAYER_ZH`). The figure is closed, so it is not shown twice.
     """
     from IPython.display import HTML
 
     anim = FuncAnimation(fig, update, frames=frames, interval=interval)
     page = anim.to_jshtml(default_mode="once")
     plt.close(fig)
-    label = html.escape(caption)
-    page = re.sub(r'<img id="', f'<img alt="{label}" id="', page)
-    page = re.sub(r'<input id="(_anim_slider[0-9a-f]*)" type="range"',
-                  rf'<input id="\1" aria-label="{label}: frame" type="range"', page)
-    return HTML(page)
+    return HTML(_label_player(page, caption))
 
 
 def draw_network(net: Any, ax: Any = None, *, max_neurons: int = 10, show_weights: bool = True) -> Figure:

@@ -405,15 +405,28 @@ GRADER_MO = ROOT / "nngrade" / "locale" / LANG / "LC_MESSAGES" / "nngrade.mo"
 
 
 def grader_pot() -> polib.POFile:
-    """The grader's messages: every ``_("...")`` in nngrade/*.py, extracted by xgettext (which
-    flags ``{name}`` fields as python-brace-format, so msgfmt --check compares them)."""
+    """The grader's messages: every ``_("...")`` and ``Text("...")`` in nngrade/*.py, extracted
+    by xgettext (which flags ``{name}`` fields as python-brace-format, so msgfmt --check
+    compares them), then the sheets' test names (:func:`grader_test_names`)."""
     if not shutil.which("xgettext"):
         raise SystemExit("xgettext not found: install GNU gettext (Debian: apt-get install gettext)")
     files = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "nngrade").glob("*.py"))
-    r = subprocess.run(["xgettext", "--language=Python", "--keyword=_", "--from-code=UTF-8",
-                        "--omit-header", "--add-location=file", "--sort-by-file", "-o", "-",
-                        *files], cwd=ROOT, capture_output=True, text=True, check=True)
-    return polib.pofile(r.stdout, wrapwidth=100)
+    r = subprocess.run(["xgettext", "--language=Python", "--keyword=_", "--keyword=Text",
+                        "--from-code=UTF-8", "--add-location=file",  # a header: UTF-8 out
+                        "--sort-by-file", "-o", "-", *files], cwd=ROOT, capture_output=True,
+                       text=True, check=True)
+    po = polib.pofile(r.stdout, wrapwidth=100)
+    po.metadata = {}
+    known = {(e.msgctxt, e.msgid): e for e in po}
+    for name, where in grader_test_names().items():
+        entry = known.get((None, name))
+        if entry is None:
+            entry = known[None, name] = polib.POEntry(msgid=name, msgstr="")
+            po.append(entry)
+        entry.comment = "\n".join(filter(None, [entry.comment, *where]))
+        entry.flags = [f for f in entry.flags if f != "python-brace-format"] + (
+            ["no-python-brace-format"] if "{" in name else [])
+    return po
 
 
 def grader_mo_bytes(po: polib.POFile) -> bytes:
@@ -532,6 +545,7 @@ def notebooks(pages: list[str], run_sheets: bool = True) -> None:
         if page == BOOK:
             continue
         dst = write_page(page)
+        translate_code_captions(dst)  # captions set in code: code-strings.po
         if run_sheets and page.startswith("exercises/"):
             execute(dst)
     # the Chinese book's configuration: the English one with Chinese settings and titles
@@ -626,10 +640,11 @@ def main(argv: list[str] | None = None) -> int:
                         or a.all_pages else translated)
     if a.command == "update":
         update(pages)
+        update_code_strings()
     elif a.command == "grader":
         update_grader()
     elif a.command == "check":
-        errors = check(pages) + check_grader(require_complete=True)
+        errors = check(pages) + check_grader(require_complete=True) + check_code_strings()
         for line in errors:
             print(line)
         print(f"{len(pages) + 1} catalogue(s) checked: {len(errors)} problem(s)")
@@ -656,6 +671,266 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'total':40s} {total[0]:5d} messages {total[1]:6d} words {total[2]:5d} translated")
     return 0
 
+
+
+# -- captions set in code (one catalogue: code-strings.po) ---------------------------------------
+#
+# Code stays English (issue 18), but a caption set in code is prose a reader meets: the text
+# alternative of an exploration (``viz.explore(..., caption="...")``, the image's ``alt`` on the
+# website and its tooltip in Jupyter) or of an animation (``viz.animate(..., caption="...")``). The
+# literal of every ``caption=`` keyword in a code cell of a notebook page is one message of
+# ``code-strings.po`` (its pages in reference comments). The Chinese notebook gets the translated
+# literal in its code AND in that cell's stored outputs and saved widget state, written exactly as
+# the code writes them (nnlib.viz.relabel, relabel_widget_state): its outputs equal a re-run of its
+# own code, so strict nbval holds for it as for the English one, with no second execution.
+
+CODE_PO = LOCALES / "code-strings.po"
+#: Keyword arguments whose string literal is prose shown to the reader.
+CODE_KEYWORDS = ("caption",)
+_WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+
+@dataclass
+class CodeString:
+    """One ``keyword="literal"`` of a code cell: the literal's value and where it is written
+    (1-based lines and 0-based columns, in characters, of the cell's source)."""
+
+    page: str
+    cell: int
+    keyword: str
+    value: str
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+
+    @property
+    def where(self) -> str:
+        return f"{source_of(self.page).relative_to(ROOT)}:cell{self.cell}"
+
+
+def _parsable(source: str) -> str:
+    """A code cell's source with IPython's magics and shell lines turned into comments (same lines
+    and columns), so that Python's ast can read it."""
+    return "\n".join("#" + ln[1:] if ln.lstrip().startswith(("%", "!")) else ln
+                     for ln in source.split("\n"))
+
+
+def cell_code_strings(source: str, page: str = "", cell: int = 0) -> list[CodeString]:
+    """The ``caption="..."`` literals (:data:`CODE_KEYWORDS`) of one code cell, in source order.
+    A caption that is not one string literal (an f-string, a variable) cannot be translated from a
+    catalogue: a ``ValueError`` says where it is and what is expected."""
+    import ast
+
+    try:
+        tree = ast.parse(_parsable(source))
+    except SyntaxError:
+        return []
+    lines = source.split("\n")
+
+    def column(line: int, byte: int) -> int:  # ast counts columns in UTF-8 bytes
+        return len(lines[line - 1].encode()[:byte].decode())
+
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        for kw in node.keywords:
+            if kw.arg not in CODE_KEYWORDS:
+                continue
+            v = kw.value
+            if not (isinstance(v, ast.Constant) and isinstance(v.value, str)):
+                raise ValueError(f"{page} cell {cell}: {kw.arg}= must be one string literal (so that "
+                                 f"it can be translated), got {ast.unparse(v)!r}")
+            end = v.end_lineno or v.lineno
+            found.append(CodeString(page, cell, kw.arg, v.value, v.lineno, column(v.lineno, v.col_offset),
+                                    end, column(end, v.end_col_offset or 0)))
+    return sorted(found, key=lambda c: (c.line, c.col))
+
+
+def code_strings(pages: list[str] | None = None) -> list[CodeString]:
+    """Every caption set in code in the notebook pages (default: every page of the book)."""
+    out = []
+    for page in pages if pages is not None else all_pages():
+        path = source_of(page)
+        if path.suffix != ".ipynb":
+            continue
+        nb = nbformat.read(path, as_version=4)
+        for k, c in enumerate(nb.cells):
+            if c.cell_type == "code":
+                out += cell_code_strings(c.source, page, k)
+    return out
+
+
+def code_pot() -> polib.POFile:
+    """The template of code-strings.po: one message per distinct caption, its cells as references."""
+    po = polib.POFile(wrapwidth=100)
+    po.metadata = {"Project-Id-Version": "Inside Neural Networks (captions set in code)",
+                   "MIME-Version": "1.0", "Content-Type": "text/plain; charset=UTF-8",
+                   "Content-Transfer-Encoding": "8bit"}
+    seen: dict[str, polib.POEntry] = {}
+    for cs in code_strings():
+        if cs.value in seen:
+            seen[cs.value].occurrences.append((cs.where, ""))
+            continue
+        seen[cs.value] = polib.POEntry(
+            msgid=cs.value, msgstr="", occurrences=[(cs.where, "")],
+            comment=f"{cs.keyword}= in code: the figure's text alternative (alt text, tooltip); "
+                    "one line, Chinese")
+        po.append(seen[cs.value])
+    return po
+
+
+def update_code_strings() -> None:
+    """Refresh code-strings.po from the captions in the notebooks' code (msgmerge, like a page)."""
+    template = code_pot()
+    if not CODE_PO.exists():
+        template.metadata.update({"Language": LANG, "Plural-Forms": "nplurals=1; plural=0;", **HEADER})
+        template.save(str(CODE_PO))
+        print(f"{CODE_PO.relative_to(ROOT)}: created, {len(template)} messages")
+        return
+    pot_path = ROOT / "_build" / "gettext" / "code-strings.pot"
+    pot_path.parent.mkdir(parents=True, exist_ok=True)
+    template.save(str(pot_path))
+    subprocess.run(["msgmerge", "--quiet", "--update", "--backup=none", "--width=100",
+                    str(CODE_PO), str(pot_path)], check=True)
+    print(f"{CODE_PO.relative_to(ROOT)}: updated, {len(template)} messages")
+
+
+def check_code_strings(require_complete: bool = True) -> list[str]:
+    """The problems of code-strings.po: missing, msgfmt --check, stale either way, fuzzy,
+    untranslated, and a translation that is not one line of Chinese (viz chooses the words it puts
+    around a caption by the caption's language, nnlib.viz.caption_language)."""
+    from nnlib.viz import caption_language
+
+    rel = CODE_PO.relative_to(ROOT) if CODE_PO.is_relative_to(ROOT) else CODE_PO
+    if not CODE_PO.exists():
+        return [f"{rel}: missing (run: python tools/i18n.py update)"]
+    errors = []
+    r = subprocess.run(["msgfmt", "--check", "-o", "/dev/null", str(CODE_PO)],
+                       capture_output=True, text=True)
+    if r.returncode:
+        errors.append(f"{rel}: msgfmt --check failed: {r.stderr.strip()}")
+    po = polib.pofile(str(CODE_PO))
+    current = {e.msgid for e in code_pot()}
+    live = {e.msgid: e for e in po if not e.obsolete}
+    errors += [f"{rel}: stale: a caption in the code that the catalogue lacks (run: python "
+               f"tools/i18n.py update): {m[:70]!r}" for m in sorted(current - live.keys())]
+    errors += [f"{rel}: stale: the catalogue has a caption the code no longer has (run: python "
+               f"tools/i18n.py update): {m[:70]!r}" for m in sorted(live.keys() - current)]
+    for msgid, e in live.items():
+        if msgid not in current:
+            continue
+        if "fuzzy" in e.flags:
+            errors.append(f"{rel}:{e.linenum}: fuzzy (check the translation against the changed "
+                          f"English, then remove the fuzzy flag): {msgid[:70]!r}")
+        elif not e.msgstr:
+            if require_complete:
+                errors.append(f"{rel}:{e.linenum}: untranslated: {msgid[:70]!r}")
+        elif "\n" in e.msgstr or caption_language(e.msgstr) != "zh":
+            errors.append(f"{rel}:{e.linenum}: the translation must be one line of Chinese: "
+                          f"{e.msgstr[:70]!r}")
+    return errors
+
+
+def code_translations() -> dict[str, str]:
+    """English caption -> Chinese, the finished translations of code-strings.po."""
+    if not CODE_PO.exists():
+        return {}
+    return {e.msgid: e.msgstr for e in polib.pofile(str(CODE_PO))
+            if e.msgstr and not e.obsolete and "fuzzy" not in e.flags}
+
+
+def python_literal(text: str, col: int, width: int = 44) -> str:
+    """``text`` as a Python string literal that starts at column ``col``: one ``"..."``, or for a
+    long text adjacent literals of at most ``width`` characters on lines indented to ``col``
+    (inside a call's parentheses Python joins them)."""
+    import ast
+    import json
+
+    chunks = [text[i:i + width] for i in range(0, len(text), width)] or [""]
+    out = ("\n" + " " * col).join(json.dumps(c, ensure_ascii=False) for c in chunks)
+    assert ast.literal_eval(f"({out})") == text, text
+    return out
+
+
+def translate_code_cell(source: str, table: dict[str, str]) -> tuple[str, list[tuple[str, str]]]:
+    """A code cell's source with every caption literal that ``table`` translates replaced by its
+    translation, and the (English, Chinese) pairs replaced."""
+    lines = source.split("\n")
+    pairs = []
+    for cs in reversed(cell_code_strings(source)):
+        new = table.get(cs.value)
+        if new is None:
+            continue
+        head, tail = lines[cs.line - 1][:cs.col], lines[cs.end_line - 1][cs.end_col:]
+        lines[cs.line - 1:cs.end_line] = (head + python_literal(new, cs.col) + tail).split("\n")
+        pairs.append((cs.value, new))
+    return "\n".join(lines), pairs[::-1]
+
+
+def translate_code_captions(path: Path, table: dict[str, str] | None = None) -> int:
+    """Put the Chinese captions into a generated notebook: in its code cells, in those cells'
+    stored outputs (nnlib.viz.relabel) and in its saved widget state (explorations:
+    nnlib.viz.relabel_widget_state; the live playground, whose widget speaks its caption's
+    language: nnlib.playground.relabel_widget_state). Returns the number of captions replaced."""
+    from nnlib import playground
+    from nnlib.viz import relabel, relabel_widget_state
+
+    if path.suffix != ".ipynb":  # a markdown page (the cover, the API pages): no code cells
+        return 0
+    table = code_translations() if table is None else table
+    nb = nbformat.read(path, as_version=4)
+    state = nb.metadata.get("widgets", {}).get(_WIDGET_STATE, {}).get("state", {})
+    count = 0
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        cell.source, pairs = translate_code_cell(cell.source, table)
+        for old, new in pairs:
+            for out in cell.get("outputs", []):
+                data = out.get("data", {})
+                if isinstance(data.get("text/html"), str):
+                    data["text/html"] = relabel(data["text/html"], old, new)
+            relabel_widget_state(state, old, new)
+            playground.relabel_widget_state(state, old, new)
+        count += len(pairs)
+    if count:
+        nbformat.write(nb, path)
+    return count
+
+
+# -- the grader's messages: the sheets' test names (added at the end: other functions above are
+#    edited by others)
+
+def grader_test_names() -> dict[str, list[str]]:
+    """Every test name of every sheet (public ones, shown by ``check()``, and hidden ones, named
+    in the instructor's feedback files) -> where it is used, for the translator's comment.
+    Read from the source sheets and from the public data ``check()`` reads
+    (``nngrade/public/*.json``), so a name in either is a message."""
+    import json
+
+    if str(ROOT) not in sys.path:  # this checkout's nngrade and sheets, not an installed copy's
+        sys.path.insert(0, str(ROOT))
+    from nngrade.sheet import PUBLIC_DIR, all_sources, load_sheet
+    names: dict[str, list[str]] = {}
+
+    def add(name: str, where: str) -> None:
+        if where not in names.setdefault(name, []):
+            names[name].append(where)
+
+    for path in all_sources():
+        sheet = load_sheet(path)
+        for q in sheet.questions.values():
+            for t in q.tests:
+                add(t.name, f"test name: {sheet.name} {q.id} {q.function}() "
+                            f"({'public' if t.public else 'hidden'})")
+    for path in sorted(PUBLIC_DIR.glob("*.json")):
+        data = json.loads(path.read_text())
+        for qid, q in data["questions"].items():
+            for t in q["public"]:
+                add(t["name"], f"test name: {data['sheet']} {qid} {q['function']}() (public)")
+    return names
 
 
 # -- the glossary page (glossary.md) --------------------------------------------------------------

@@ -4,9 +4,9 @@ session as the English site tests (site_helpers).
 
 One test per page loads the Chinese page once and checks: HTTP 200 and no JavaScript error; no
 request leaves 127.0.0.1; maths typeset (MathJax output present wherever the page has maths, no
-MathJax error, no raw TeX left); every image loaded, the figures are the English page's image
-files (so their text is English: no chapter's code draws Chinese, tests/test_i18n.py, hence no
-missing-glyph box) and no output shows matplotlib's "Glyph ... missing" warning; every internal
+MathJax error, no raw TeX left); every image loaded, as many figures as the English page (their
+text is English: no chapter's code draws Chinese, tests/test_i18n.py, hence no missing-glyph
+box) and no output shows matplotlib's "Glyph ... missing" warning; every internal
 link resolves; the theme's strings are Chinese (上一页/下一页, 搜索) and <html lang="zh-CN">; no
 English prose left (below); axe-core finds no
 critical or serious violation. Then the language switch is clicked: it lands on the English page
@@ -271,13 +271,14 @@ def test_chinese_page(doc, server, ctx):
         elif back.evaluate("a => a.href") != zh_url + anchor:
             problems.append(f"the English page's switch leads to {back.evaluate('a => a.href')}, "
                             f"expected {zh_url + anchor}")
-        # the figures are the English ones, byte for byte (same content-named files): their text
-        # is English (tests/test_i18n.py: no figure is drawn from Chinese text), so no missing glyph
+        # the same figures as the English page: as many (not the same bytes: the English site
+        # re-executes its notebooks, and a figure of measured times differs from the stored one
+        # the Chinese page shows); their text is English (tests/test_i18n.py: no figure is drawn
+        # from Chinese text), so no missing glyph
         en_figures = page.evaluate(FIGURES)
-        if en_figures["files"] != figures["files"]:
-            problems.append(f"figures differ from the English page's: {len(figures['files'])} vs "
-                            f"{len(en_figures['files'])}, e.g. "
-                            f"{sorted(set(figures['files']) ^ set(en_figures['files']))[:3]}")
+        if len(en_figures["files"]) != len(figures["files"]):
+            problems.append(f"{len(figures['files'])} figures, the English page has "
+                            f"{len(en_figures['files'])}")
         # the measure can fail: the English page shows English runs where its source has prose
         source_runs = [r for text in i18n.markdown_blocks(doc) for r in i18n.english_left(text[1])]
         if source_runs and not english_runs(page, server.url, None):
@@ -340,7 +341,10 @@ def test_progress_counts_in_both_editions(server, ctx):
     page.wait_for_selector(".inn-mark")
     page.locator(".inn-mark").click()
     stored = page.evaluate("() => window.innProgress.load()")
-    assert list(stored["pages"]) == ["sec-neuron"], stored["pages"]
+    assert list(stored["pages"]) == ["sec-neuron"], (
+        f"the Chinese page is keyed {list(stored['pages'])}, not by its label sec-neuron: on a "
+        "Chinese page Sphinx puts the label on the <section> and an automatic id (id1, from the "
+        "non-ASCII title) on the <span> before the <h1>, which progress.js's pageKey takes")
     zh_bars = page.eval_on_selector_all("nav.bd-docs-nav .inn-part",
                                         "bs => bs.map(b => [b.dataset.part, b.dataset.read])")
     page.goto(f"{server.url}chapters/03_layers.html", wait_until="load")
@@ -351,6 +355,14 @@ def test_progress_counts_in_both_editions(server, ctx):
     assert [r for _, r in zh_bars] == [r for _, r in en_bars]
     tick = page.locator('nav.bd-docs-nav a.reference.internal[href$="02_neuron.html"] .inn-tick')
     assert tick.count() == 1, "the English sidebar does not tick the page read in Chinese"
+    # a Chinese sheet is the same sheet: its cell reads checker("01_neuron", lang="zh_CN")
+    page.goto(f"{server.url}zh/exercises/01_neuron.html", wait_until="load")
+    page.wait_for_selector(".inn-mark")
+    page.locator(".inn-mark").click()
+    keys = list(page.evaluate("() => window.innProgress.load()")["pages"])
+    assert "sheet:01_neuron" in keys, (
+        f"the Chinese sheet is keyed {keys[-1:]}, not sheet:01_neuron: progress.js's pageKey "
+        "matches checker(\"01_neuron\") only without a second argument")
     assert not problems, problems
 
 

@@ -396,13 +396,13 @@
     if (!article) { return null; }
     var codes = article.querySelectorAll(".cell_input pre");
     for (var i = 0; i < codes.length; i++) {
-      var m = /\bchecker\(\s*["']([A-Za-z0-9_.-]+)["']\s*\)/.exec(codes[i].textContent);
+      var m = /\bchecker\(\s*["']([A-Za-z0-9_.-]+)["']\s*[,)]/.exec(codes[i].textContent);
       if (m) { return "sheet:" + m[1]; }
     }
     var section = article.querySelector("section");
     if (!section) { return null; }
     for (var c = section.firstElementChild; c && !/^H[1-6]$/.test(c.tagName); c = c.nextElementSibling) {
-      if (c.tagName === "SPAN" && c.id) { return c.id; }
+      if (c.tagName === "SPAN" && c.id && !/^id\d+$/.test(c.id)) {  // id1...: docutils' id for a non-ASCII title (Chinese pages), not a label return c.id; }
     }
     return section.id || null;
   }

@@ -402,7 +402,8 @@
     var section = article.querySelector("section");
     if (!section) { return null; }
     for (var c = section.firstElementChild; c && !/^H[1-6]$/.test(c.tagName); c = c.nextElementSibling) {
-      if (c.tagName === "SPAN" && c.id && !/^id\d+$/.test(c.id)) {  // id1...: docutils' id for a non-ASCII title (Chinese pages), not a label return c.id; }
+      // skip id1, id2...: docutils' id for a non-ASCII title (Chinese pages), not a label
+      if (c.tagName === "SPAN" && c.id && !/^id\d+$/.test(c.id)) { return c.id; }
     }
     return section.id || null;
   }

@@ -304,3 +304,25 @@ SLIDER_STATE = """
           imgCount: imgs.length};
 }
 """
+
+
+def open_page(context, url: str, idle: bool = True):
+    """Open `url` in a new page of `context`; return (page, response, problems), where problems is a
+    list the page's listeners keep filling: console errors, uncaught JavaScript errors, HTTP errors,
+    failed local requests and any request that leaves 127.0.0.1. ``idle``: also wait until the
+    network is idle (the English site tests; the Chinese ones check what the load event shows)."""
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda msg: msg.type == "error" and problems.append(
+        f"console error: {msg.text} ({msg.location.get('url', '')}:{msg.location.get('lineNumber', '')})"))
+    page.on("pageerror", lambda err: problems.append(f"uncaught JavaScript error: {err}"))
+    page.on("response", lambda resp: resp.status >= 400 and problems.append(
+        f"HTTP {resp.status} for {resp.url}"))
+    page.on("requestfailed", lambda req: is_local(req.url) and problems.append(
+        f"request failed: {req.url} ({req.failure})"))
+    page.on("request", lambda req: not is_local(req.url) and problems.append(
+        f"request leaves 127.0.0.1: {req.url}"))
+    response = page.goto(url, wait_until="load")
+    if idle:
+        page.wait_for_load_state("networkidle")
+    return page, response, problems

@@ -100,9 +100,9 @@ def test_check_finds_missing_stale_fuzzy_untranslated_and_english_captions(tmp_p
     assert f"fuzzy (check the translation against the changed English, then remove the fuzzy " \
            f"flag): {fuzzy.msgid[:70]!r}" in errors
     assert "must be one line of Chinese" in errors and repr(english.msgid[:70]) in errors
-    assert f"a caption in the code that the catalogue lacks (run: python tools/i18n.py update): " \
+    assert f"a message the source has and the catalogue lacks (run: python tools/i18n.py update): " \
            f"{dropped.msgid[:70]!r}" in errors
-    assert "the catalogue has a caption the code no longer has" in errors and \
+    assert "the catalogue has a message the source no longer has" in errors and \
            "'A caption no code has'" in errors
     assert len(errors.splitlines()) == 5
     monkeypatch.setattr(i18n, "CODE_PO", tmp_path / "absent.po")

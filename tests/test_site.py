@@ -34,6 +34,7 @@ from site_helpers import (
     check_internal_link,
     host_of,
     is_local,
+    open_page,
     prerequisites_fixture,  # noqa: F401 - fixture "prerequisites"
     server_fixture,  # noqa: F401 - fixture "server"
     toc_entries,
@@ -107,22 +108,6 @@ def context(browser, site_report):
     ctx.close()
 
 
-def open_page(context, url: str):
-    """Open `url`; return (page, response, problems-so-far list the listeners keep filling)."""
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("console", lambda msg: msg.type == "error" and problems.append(
-        f"console error: {msg.text} ({msg.location.get('url', '')}:{msg.location.get('lineNumber', '')})"))
-    page.on("pageerror", lambda err: problems.append(f"uncaught JavaScript error: {err}"))
-    page.on("response", lambda resp: resp.status >= 400 and problems.append(
-        f"HTTP {resp.status} for {resp.url}"))
-    page.on("requestfailed", lambda req: is_local(req.url) and problems.append(
-        f"request failed: {req.url} ({req.failure})"))
-    page.on("request", lambda req: not is_local(req.url) and problems.append(
-        f"request leaves 127.0.0.1: {req.url}"))
-    response = page.goto(url, wait_until="load")
-    page.wait_for_load_state("networkidle")
-    return page, response, problems
 
 
 # --------------------------------------------------------------------------- checks

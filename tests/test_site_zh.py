@@ -57,6 +57,7 @@ from site_helpers import (
     browser_fixture,  # noqa: F401 - fixture "browser"
     check_internal_link,
     is_local,
+    open_page,
     prerequisites_fixture,  # noqa: F401 - fixture "prerequisites"
     server_fixture,  # noqa: F401 - fixture "server"
     site_required,
@@ -172,18 +173,6 @@ def ctx(browser):
     context.close()
 
 
-def open_page(context, url: str):
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("console", lambda msg: msg.type == "error" and problems.append(
-        f"console error: {msg.text}"))
-    page.on("pageerror", lambda err: problems.append(f"uncaught JavaScript error: {err}"))
-    page.on("response", lambda resp: resp.status >= 400 and problems.append(
-        f"HTTP {resp.status} for {resp.url}"))
-    page.on("request", lambda req: not is_local(req.url) and problems.append(
-        f"request leaves 127.0.0.1: {req.url}"))
-    response = page.goto(url, wait_until="load")
-    return page, response, problems
 
 
 def english_runs(page, root: str, done: list[str] | None) -> list[str]:
@@ -203,7 +192,7 @@ def test_chinese_page(doc, server, ctx):
     started = time.perf_counter()
     index = DOCS.index(doc)
     zh_url = f"{server.url}zh/{doc}.html"
-    page, response, problems = open_page(ctx, zh_url)
+    page, response, problems = open_page(ctx, zh_url, idle=False)
     assert response is not None and response.status == 200, f"{zh_url}: HTTP {response and response.status}"
     mathjax = page.evaluate(WAIT_FOR_MATHJAX)
     images = page.evaluate(LOAD_ALL_IMAGES)
@@ -299,7 +288,7 @@ TOP = 5
 def test_chinese_search_finds_the_chapter(server, ctx, term, expected):
     if RESTRICTED and expected not in TESTED:
         pytest.skip(f"NN_ZH_PAGES=complete: {expected}'s catalogue is not finished")
-    page, _, problems = open_page(ctx, f"{server.url}zh/search.html?q={quote(term)}")
+    page, _, problems = open_page(ctx, f"{server.url}zh/search.html?q={quote(term)}", idle=False)
     page.wait_for_function("() => document.querySelectorAll('#search-results ul.search li').length > 0 "
                            "|| /没有|did not match/.test(document.body.innerText)", timeout=60_000)
     links = page.eval_on_selector_all("#search-results ul.search li > a", "as => as.map(a => a.href)")
@@ -312,7 +301,7 @@ def test_chinese_search_finds_the_chapter(server, ctx, term, expected):
 def test_term_link_on_the_chinese_cover_lands_on_the_chinese_glossary_entry(server, ctx):
     """A {term} role of the cover (index.md, translated in index.po) links the Chinese glossary's
     entry: its anchor exists there and the entry is the Chinese term with its English."""
-    page, _, problems = open_page(ctx, f"{server.url}zh/index.html")
+    page, _, problems = open_page(ctx, f"{server.url}zh/index.html", idle=False)
     link = page.locator('article a.reference.internal:has(span.std-term)').first
     assert link.count() == 1, "no {term} link on the Chinese cover"
     label = link.inner_text()
@@ -337,7 +326,7 @@ def test_progress_counts_in_both_editions(server, ctx):
     keys pages by their label (sec-neuron), never by a caption or title that the editions
     translate (the part bars are found by position, their captions differ: 章节 / Chapters)."""
     chapter = "chapters/02_neuron"
-    page, _, problems = open_page(ctx, f"{server.url}zh/{chapter}.html")
+    page, _, problems = open_page(ctx, f"{server.url}zh/{chapter}.html", idle=False)
     page.wait_for_selector(".inn-mark")
     page.locator(".inn-mark").click()
     stored = page.evaluate("() => window.innProgress.load()")

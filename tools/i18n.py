@@ -342,10 +342,7 @@ def check(pages: list[str], require_complete: bool = True) -> list[str]:
                 errors.append(f"{rel}: missing (run: python tools/i18n.py update {page})")
             continue
         if shutil.which("msgfmt"):
-            r = subprocess.run(["msgfmt", "--check", "-o", "/dev/null", str(po_path)],
-                               capture_output=True, text=True)
-            if r.returncode:
-                errors.append(f"{rel}: msgfmt --check failed: {r.stderr.strip()}")
+            errors += msgfmt_problems(po_path, rel)
         try:
             po = polib.pofile(str(po_path))
         except (OSError, ValueError) as exc:
@@ -457,25 +454,46 @@ def update_grader() -> None:
     print(f"{GRADER_PO.relative_to(ROOT)} updated; {GRADER_MO.relative_to(ROOT)} compiled")
 
 
+def msgfmt_problems(path: Path, rel: object) -> list[str]:
+    """``msgfmt --check`` of one catalogue (formats, headers, plural forms): its complaint, if any."""
+    r = subprocess.run(["msgfmt", "--check", "-o", "/dev/null", str(path)],
+                       capture_output=True, text=True)
+    return [f"{rel}: msgfmt --check failed: {r.stderr.strip()}"] if r.returncode else []
+
+
+def derived_catalogue_problems(path: Path, template: polib.POFile, command: str,
+                               require_complete: bool) -> tuple[polib.POFile | None, list[str]]:
+    """The problems every catalogue derived from a template has (nngrade.po, code-strings.po):
+    missing, ``msgfmt --check``, stale either way (``command`` refreshes it), fuzzy, untranslated.
+    Returns the catalogue (None when missing) and the problems, one line each."""
+    rel = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    if not path.exists():
+        return None, [f"{rel}: missing (run: {command})"]
+    errors = msgfmt_problems(path, rel)
+    po = polib.pofile(str(path))
+    current = {e.msgid for e in template}
+    live = {e.msgid: e for e in po if not e.obsolete}
+    errors += [f"{rel}: stale: a message the source has and the catalogue lacks (run: {command}): "
+               f"{m[:70]!r}" for m in sorted(current - live.keys())]
+    errors += [f"{rel}: stale: the catalogue has a message the source no longer has (run: "
+               f"{command}): {m[:70]!r}" for m in sorted(live.keys() - current)]
+    for msgid, e in live.items():
+        if msgid not in current:
+            continue
+        if "fuzzy" in e.flags:
+            errors.append(f"{rel}:{e.linenum}: fuzzy (check the translation against the changed "
+                          f"English, then remove the fuzzy flag): {msgid[:70]!r}")
+        elif not e.msgstr and require_complete:
+            errors.append(f"{rel}:{e.linenum}: untranslated: {msgid[:70]!r}")
+    return po, errors
+
+
 def check_grader(require_complete: bool) -> list[str]:
     rel = GRADER_PO.relative_to(ROOT)
-    if not GRADER_PO.exists():
-        return [f"{rel}: missing (run: python tools/i18n.py grader)"]
-    errors = []
-    r = subprocess.run(["msgfmt", "--check", "-o", "/dev/null", str(GRADER_PO)],
-                       capture_output=True, text=True)
-    if r.returncode:
-        errors.append(f"{rel}: msgfmt --check failed: {r.stderr.strip()}")
-    po = polib.pofile(str(GRADER_PO))
-    current = {e.msgid for e in grader_pot()}
-    live = {e.msgid: e for e in po if not e.obsolete}
-    errors += [f"{rel}: stale (run: python tools/i18n.py grader): {m[:70]!r}"
-               for m in sorted(current ^ live.keys())]
-    for e in live.values():
-        if "fuzzy" in e.flags:
-            errors.append(f"{rel}:{e.linenum}: fuzzy: {e.msgid[:70]!r}")
-        elif not e.msgstr and require_complete:
-            errors.append(f"{rel}:{e.linenum}: untranslated: {e.msgid[:70]!r}")
+    po, errors = derived_catalogue_problems(GRADER_PO, grader_pot(), "python tools/i18n.py grader",
+                                            require_complete)
+    if po is None:
+        return errors
     if not GRADER_MO.exists() or GRADER_MO.read_bytes() != grader_mo_bytes(po):
         errors.append(f"{GRADER_MO.relative_to(ROOT)}: not compiled from the current "
                       f"{rel} (run: python tools/i18n.py grader)")
@@ -807,30 +825,16 @@ def check_code_strings(require_complete: bool = True) -> list[str]:
     from nnlib.viz import caption_language
 
     rel = CODE_PO.relative_to(ROOT) if CODE_PO.is_relative_to(ROOT) else CODE_PO
-    if not CODE_PO.exists():
-        return [f"{rel}: missing (run: python tools/i18n.py update)"]
-    errors = []
-    r = subprocess.run(["msgfmt", "--check", "-o", "/dev/null", str(CODE_PO)],
-                       capture_output=True, text=True)
-    if r.returncode:
-        errors.append(f"{rel}: msgfmt --check failed: {r.stderr.strip()}")
-    po = polib.pofile(str(CODE_PO))
-    current = {e.msgid for e in code_pot()}
-    live = {e.msgid: e for e in po if not e.obsolete}
-    errors += [f"{rel}: stale: a caption in the code that the catalogue lacks (run: python "
-               f"tools/i18n.py update): {m[:70]!r}" for m in sorted(current - live.keys())]
-    errors += [f"{rel}: stale: the catalogue has a caption the code no longer has (run: python "
-               f"tools/i18n.py update): {m[:70]!r}" for m in sorted(live.keys() - current)]
-    for msgid, e in live.items():
-        if msgid not in current:
+    template = code_pot()
+    po, errors = derived_catalogue_problems(CODE_PO, template, "python tools/i18n.py update",
+                                            require_complete)
+    if po is None:
+        return errors
+    current = {e.msgid for e in template}
+    for e in po:
+        if e.obsolete or e.msgid not in current or "fuzzy" in e.flags or not e.msgstr:
             continue
-        if "fuzzy" in e.flags:
-            errors.append(f"{rel}:{e.linenum}: fuzzy (check the translation against the changed "
-                          f"English, then remove the fuzzy flag): {msgid[:70]!r}")
-        elif not e.msgstr:
-            if require_complete:
-                errors.append(f"{rel}:{e.linenum}: untranslated: {msgid[:70]!r}")
-        elif "\n" in e.msgstr or caption_language(e.msgstr) != "zh":
+        if "\n" in e.msgstr or caption_language(e.msgstr) != "zh":
             errors.append(f"{rel}:{e.linenum}: the translation must be one line of Chinese: "
                           f"{e.msgstr[:70]!r}")
     return errors

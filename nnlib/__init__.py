@@ -47,6 +47,10 @@ def warmup(dtypes: tuple[str, ...] = ("float64", "float32")) -> None:
             net.loss_and_grads(X, Y, loss=loss, mask=net.dropout_mask(4, seed=0))
             net.fit(X, Y, loss=loss, epochs=1, validation_data=(X, Y), optimizer="adam")
             net.fit(X, Y, loss=loss, epochs=1, batch_size=2)
+            plain = MLP(net.sizes, hidden=hidden, output=output, seed=0, dtype=dtype)
+            plain.fit(X, Y, loss=loss, epochs=1)                      # the compiled variants of
+            plain.fit(X, Y, loss=loss, epochs=1, optimizer="adam")    # fit: {SGD, Adam} x {no
+            # dropout, dropout} (each pattern of None in train_epochs' last arguments compiles once)
             SGD(net, lr=0.1).step(net.loss_and_grads(X, Y, loss=loss)[1])
             Adam(net, lr=0.1).step(net.loss_and_grads(X, Y, loss=loss)[1])
             net.forward_trace(X)

@@ -28,24 +28,32 @@ def _params_dtype(t: Any) -> str | None:
     return _params_dtype(inner[0]) if inner else None
 
 
-def _has(dispatcher: Any, dtype: str) -> bool:
+def _has(dispatcher: Any, dtype: str, nones: tuple[bool, ...] = ()) -> bool:
     sigs = list(dispatcher.signatures)
     sigs += [key[0] for key in dispatcher._cache._cache_file._load_index()]
-    return any(sig and _params_dtype(sig[0]) == dtype for sig in sigs)
+    k = len(nones)
+
+    def variant(sig: Any) -> tuple[bool, ...]:
+        return tuple(str(t) == "none" for t in sig[len(sig) - k:]) if k else ()
+
+    return any(sig and _params_dtype(sig[0]) == dtype and variant(sig) == nones for sig in sigs)
 
 
-def before_first_call(dispatcher: Any, dtype: Any) -> None:
+def before_first_call(dispatcher: Any, dtype: Any, *variant: Any) -> None:
     """Print the notice if ``dispatcher`` (a compiled kernel whose first argument holds the
-    parameters) has neither been compiled nor cached for ``dtype``; at most once per dtype."""
+    parameters) has neither been compiled nor cached for ``dtype`` (and, when ``variant`` gives the
+    values of its last arguments, for the same pattern of ``None`` among them: each pattern is a
+    separate compile); at most once per dtype."""
     name = str(dtype)
-    key = (getattr(dispatcher, "__qualname__", repr(dispatcher)), name)
+    nones = tuple(v is None for v in variant)
+    key = (getattr(dispatcher, "__qualname__", repr(dispatcher)), name, nones)
     if key in _checked:
         return
     _checked.add(key)
     if name in _announced or os.environ.get("NNLIB_QUIET_COMPILE", "") not in ("", "0"):
         return
     try:
-        if _has(dispatcher, name):
+        if _has(dispatcher, name, nones):
             return
     except Exception:       # no JIT (NUMBA_DISABLE_JIT=1), no cache, or another Numba: say nothing
         return

@@ -213,13 +213,18 @@ def fit(net: Trainable, X: Any, y: Any, loss: str = "mse", lr: float = 0.1, epoc
         # and the validation pass (a separate compiled function, compiled only when used) after
         # each: the training kernel then never contains it, which shortens its first compile.
         step = E if nv == 0 else 1
-        before_first_call(T.train_epochs, dtype)
+        # None selects, at compile time, the variant without Adam or without dropout masks: Numba
+        # prunes an `is None` branch, so a first fit compiles only the optimiser it uses (and the
+        # mask drawing only with dropout): 4.9 -> 4.3 s CPU for a cold first fit.
+        adam = None if opt.code == optim.SGD_CODE else state2
+        masks = rng_state if dropping else None
+        before_first_call(T.train_epochs, dtype, adam, masks)
         for e0 in range(0, E, step):
             progress = Progress(state1, state2, counters, hist[e0:e0 + step], rng_state)
             with np.errstate(all="ignore"):  # only matters with NUMBA_DISABLE_JIT=1: a diverging
                 # run overflows on the way to the NaN that is reported below
                 status, last = T.train_epochs(network, data, perms[e0:e0 + step], plan, opt, work,
-                                              progress)
+                                              progress, adam, masks)
             last += e0
             if status == OK and nv:
                 vl, va = T.evaluate(params, network.sizes, network.acts, code, Xv, Yv, work.zv,

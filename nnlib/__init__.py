@@ -35,7 +35,20 @@ __all__ = ["MLP", "Dense", "SGD", "Adam", "History", "TrainingDiverged", "fit", 
 def warmup(dtypes: tuple[str, ...] = ("float64", "float32")) -> None:
     """Compile (or load from Numba's cache) every kernel now, for each of ``dtypes``, e.g. once
     before running notebooks in parallel; afterwards the first call of each function is fast.
-    (Without it, each kernel compiles on its first use, for the dtype it meets.)"""
+    (Without it, each kernel compiles on its first use, for the dtype it meets, and only the
+    activations, loss and products the network uses: see :func:`nnlib.kernels.variant`. warmup
+    compiles the variants that have everything, which ``fit`` and ``forward`` then use for every
+    network: the same numbers.)"""
+    from . import _notice
+    _notice._force_generic = True
+    try:
+        _warmup(dtypes)
+    finally:
+        _notice._force_generic = False
+        _notice._generic_known.clear()
+
+
+def _warmup(dtypes: tuple[str, ...]) -> None:
     X, y = datasets.xor()
     for dtype in dtypes:
         for hidden, output, loss in [("tanh", "sigmoid", "mse"), ("relu", "softmax", "cross_entropy")]:

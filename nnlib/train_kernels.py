@@ -138,7 +138,7 @@ def evaluate(params, sizes, acts, loss_code, X, Y, zbuf, abuf, keep, mbuf):
 
 
 @njit(cache=True)
-def train_epochs(net, data, perms, plan, opt, work, progress, adam, masks):
+def train_epochs(net, data, perms, plan, opt, work, progress, adam, masks, kinds, losses):
     """Run ``perms.shape[0]`` epochs of mini-batch training in one call.
 
     For each epoch e and each mini-batch B (rows ``perms[e]`` in order): forward, backprop, then an
@@ -151,7 +151,10 @@ def train_epochs(net, data, perms, plan, opt, work, progress, adam, masks):
     ``hist[e, :2]`` = [train loss, train accuracy]). ``adam`` is Adam's second-moment buffer, or
     None for SGD; ``masks`` the dropout stream's state, or None without dropout: each pattern of
     None is a separate compiled variant (Numba prunes the ``is None`` branch), so a first ``fit``
-    compiles only what it uses. The train values are the batch-size-weighted
+    compiles only what it uses; likewise ``kinds`` (the activations and whether BLAS is needed,
+    :func:`nnlib.kernels.variant`) and ``losses`` (the loss, :func:`nnlib.kernels.loss_variant`),
+    tuples of True and None passed on to :func:`~nnlib.kernels.forward` and
+    :func:`~nnlib.kernels.backward`. The train values are the batch-size-weighted
     means over the epoch's batches (each measured before its update). The validation pass and
     early stopping are done by :func:`nnlib.fit` between calls (with :func:`evaluate`).
     Returns (status, epoch index) with status OK or DIVERGED (loss not finite).
@@ -162,6 +165,10 @@ def train_epochs(net, data, perms, plan, opt, work, progress, adam, masks):
     batch = plan.batch
     zbuf, abuf, dbuf, grads, mbuf = work.zbuf, work.abuf, work.dbuf, work.grads, work.mbuf
     counters, hist = progress.counters, progress.hist
+    # (a call f(..., *kinds) would build a tuple of all the arguments at run time: +0.1 us per
+    # XOR epoch, measured; unpacked once here, the flags are passed as they are)
+    sg, th, rl, sm, bl = kinds
+    mse, bce, ce = losses
     N = X.shape[0]
     L = sizes.shape[0] - 1
     zo = output_offset(sizes, batch)
@@ -180,9 +187,9 @@ def train_epochs(net, data, perms, plan, opt, work, progress, adam, masks):
                 gather_rows(X, Y, perms, e, start, stop, xb, yb)
             if masks is not None:
                 draw_masks(sizes, keep, batch, b, mbuf, masks)
-            forward(params, sizes, acts, xb, batch, zbuf, abuf, keep, mbuf)
+            forward(params, sizes, acts, xb, batch, zbuf, abuf, keep, mbuf, sg, th, rl, sm, bl)
             loss = backward(params, sizes, acts, plan.loss, xb, yb, batch, zbuf, abuf, dbuf, grads,
-                            keep, mbuf)
+                            keep, mbuf, sg, th, rl, sm, bl, mse, bce, ce)
             if not math.isfinite(loss):
                 return DIVERGED, e
             total += loss * b

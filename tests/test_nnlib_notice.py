@@ -54,6 +54,7 @@ def test_each_pattern_of_none_is_its_own_compile():
     a cached SGD variant does not stand for the Adam one."""
     from types import SimpleNamespace
 
+    import numpy as np
     from numba import types
 
     from nnlib import _notice
@@ -61,9 +62,14 @@ def test_each_pattern_of_none_is_its_own_compile():
     sgd_plain = (arr, types.none, types.none)
     fake = SimpleNamespace(signatures=[sgd_plain], _cache=SimpleNamespace(
         _cache_file=SimpleNamespace(_load_index=lambda: {})))
-    assert _notice._has(fake, "float64", (True, True))
-    assert not _notice._has(fake, "float64", (False, True))      # Adam: not compiled yet
-    assert not _notice._has(fake, "float32", (True, True))
+    state = np.zeros(3)
+    assert _notice._has(fake, "float64", (None, None))
+    assert not _notice._has(fake, "float64", (state, None))      # Adam: not compiled yet
+    assert not _notice._has(fake, "float32", (None, None))
     fake.signatures.append((arr, arr, types.none))
-    assert _notice._has(fake, "float64", (False, True))
+    assert _notice._has(fake, "float64", (state, None))
     assert _notice._has(fake, "float64")                          # no variant asked: any will do
+    # a tuple of True/None (kernels.variant) is matched element by element
+    fake.signatures.append((arr, types.Tuple((types.boolean, types.none))))
+    assert _notice._has(fake, "float64", ((True, None),))
+    assert not _notice._has(fake, "float64", ((None, True),))

@@ -52,24 +52,23 @@ _SMALL = 8192
 _NARROW = 4
 
 
-def variant(acts: Sequence[int], sizes: Sequence[int], rows: int) -> tuple[bool | None, ...]:
-    """The compile-time variant of :func:`forward` and :func:`backward` for a network on batches of
-    up to ``rows`` rows: (use_sigmoid, use_tanh, use_relu, use_softmax, use_blas), each True, or
-    None when not needed. Numba prunes a branch on ``x is None`` when x is an argument, so the
-    network compiles only the activations it has (identity is always there: it costs nothing) and,
-    when no product rows * n_{l-1} * n_l exceeds ``_SMALL`` (so :func:`matmul` would never call
-    BLAS: the same numbers), its products as loops only, without the BLAS call. Each pattern of
-    None is a separate compile (and cache entry). A first ``fit`` of XOR's 2-4-1 thus compiles
-    tanh, sigmoid and the loops only (issue 14). The formulas are those of chapter 5
+def variant(acts: Sequence[int]) -> tuple[bool | None, ...]:
+    """The compile-time variant of :func:`forward` and :func:`backward` for a network with
+    activation codes ``acts``: (use_sigmoid, use_tanh, use_relu, use_softmax), each True, or None
+    when the network has no such layer. Numba prunes a branch on ``x is None`` when x is an
+    argument (also inside the inlined helpers), so the network compiles only the activations it
+    has (identity is always there: it costs nothing). Each pattern of None is a separate compile
+    (and cache entry); all give the same numbers. A first ``fit`` of XOR's 2-4-1 thus compiles
+    tanh and sigmoid only (issue 14). The BLAS call of :func:`matmul` is not pruned for tiny
+    products: that saved at most 0.3 s of a first fit but cost ~1 s more on a first ``predict`` of
+    many rows, which then compiled ``forward`` again. The formulas are those of chapter 5
     ({ref}`sec-forward-batch`) and chapter 6 ({ref}`sec-backprop-vectorised`)."""
     used = {int(a) for a in acts}
-    widest = max(int(a) * int(b) for a, b in zip(sizes[:-1], sizes[1:]))
-    return tuple(True if c in used else None for c in (SIGMOID, TANH, RELU, SOFTMAX)) + (
-        True if rows * widest > _SMALL else None,)
+    return tuple(True if c in used else None for c in (SIGMOID, TANH, RELU, SOFTMAX))
 
 
 #: The variants that compile everything (what nnlib.warmup() compiles).
-GENERIC: tuple[bool | None, ...] = (True,) * 5
+GENERIC: tuple[bool | None, ...] = (True,) * 4
 GENERIC_LOSS: tuple[bool | None, ...] = (True,) * 3
 
 
@@ -170,13 +169,12 @@ def activation_backward(G, Z, A, code, use_sigmoid=True, use_tanh=True, use_relu
 
 
 @njit(cache=True, inline="always")
-def matmul(A, B, C, use_blas=True):
+def matmul(A, B, C):
     """C = A @ B for A (n, k), B (k, m): C_ij = sum_p A_ip B_pj (loops when small, BLAS otherwise;
-    ``use_blas`` = None: always loops, and no BLAS call is compiled; chapter 3,
-    {ref}`sec-layer-matrix`)."""
+    chapter 3, {ref}`sec-layer-matrix`)."""
     n, k = A.shape
     m = B.shape[1]
-    if use_blas is not None and n * k * m > _SMALL:
+    if n * k * m > _SMALL:
         np.dot(A, B, C)
         return
     if m <= _NARROW:     # few columns (XOR's 2-4-1): sum each C_ij in a register
@@ -197,12 +195,12 @@ def matmul(A, B, C, use_blas=True):
 
 
 @njit(cache=True, inline="always")
-def matmul_tn(A, B, C, use_blas=True):
+def matmul_tn(A, B, C):
     """C = A.T @ B for A (n, k), B (n, m) -> C (k, m): C_pj = sum_i A_ip B_ij, as in
     dW = A_{l-1}^T delta_l (chapter 6, {ref}`sec-backprop-vectorised`)."""
     n, k = A.shape
     m = B.shape[1]
-    if use_blas is not None and n * k * m > _SMALL:
+    if n * k * m > _SMALL:
         np.dot(A.T, B, C)
         return
     if m <= _NARROW:
@@ -224,12 +222,12 @@ def matmul_tn(A, B, C, use_blas=True):
 
 
 @njit(cache=True, inline="always")
-def matmul_nt(A, B, C, use_blas=True):
+def matmul_nt(A, B, C):
     """C = A @ B.T for A (n, m), B (k, m) -> C (n, k): C_ip = sum_j A_ij B_pj, as in
     delta_{l+1} W_{l+1}^T (chapter 6, {ref}`sec-backprop-vectorised`)."""
     n, m = A.shape
     k = B.shape[0]
-    if use_blas is not None and n * k * m > _SMALL:
+    if n * k * m > _SMALL:
         np.dot(A, B.T, C)
         return
     for i in range(n):
@@ -242,13 +240,13 @@ def matmul_nt(A, B, C, use_blas=True):
 
 @njit(cache=True, inline="always")
 def dense_forward(X, W, b, code, Z, A, use_sigmoid=True, use_tanh=True, use_relu=True,
-                  use_softmax=True, use_blas=True):
+                  use_softmax=True):
     """Z = X W + b, A = f(Z) for one dense layer on a batch X (N, n_in); ``use_*`` as in
-    :func:`activate` and :func:`matmul`.
+    :func:`activate`.
 
     Derived in chapter 3, *Layers* ({ref}`sec-layer-matrix`).
     """
-    matmul(X, W, Z, use_blas)
+    matmul(X, W, Z)
     n, k = Z.shape
     for i in range(n):
         for j in range(k):
@@ -257,13 +255,13 @@ def dense_forward(X, W, b, code, Z, A, use_sigmoid=True, use_tanh=True, use_relu
 
 
 @njit(cache=True, inline="always")
-def dense_backward(X, delta, dW, db, use_blas=True):
+def dense_backward(X, delta, dW, db):
     """dW = X.T delta, db = sum_rows delta, given delta = dL/dZ (the input gradient
     dX = delta W.T is :func:`matmul_nt`).
 
     Derived in chapter 6, *Backpropagation* ({ref}`sec-backprop-vectorised`).
     """
-    matmul_tn(X, delta, dW, use_blas)
+    matmul_tn(X, delta, dW)
     n, k = delta.shape
     for j in range(k):
         db[j] = 0.0
@@ -274,7 +272,7 @@ def dense_backward(X, delta, dW, db, use_blas=True):
 
 @njit(cache=True)
 def forward(params, sizes, acts, X, R, zbuf, abuf, keep, mbuf, use_sigmoid=True, use_tanh=True,
-            use_relu=True, use_softmax=True, use_blas=True):
+            use_relu=True, use_softmax=True):
     """Forward pass of the whole network on X (n <= R rows): Z_l = A_{l-1} W_l + b_l, A_l = f_l(Z_l).
 
     Inverted dropout when ``mbuf`` is not empty: for every hidden layer l with keep probability
@@ -296,8 +294,7 @@ def forward(params, sizes, acts, X, R, zbuf, abuf, keep, mbuf, use_sigmoid=True,
         b = view1d(params, po + n_in * n_out, n_out)
         Z = view2d(zbuf, zo, n, n_out)
         A = view2d(abuf, zo, n, n_out)
-        dense_forward(A_prev, W, b, acts[l - 1], Z, A, use_sigmoid, use_tanh, use_relu, use_softmax,
-                      use_blas)
+        dense_forward(A_prev, W, b, acts[l - 1], Z, A, use_sigmoid, use_tanh, use_relu, use_softmax)
         A_prev = A
         if dropping and keep[l - 1] < 1.0:
             M = view2d(mbuf, zo, n, n_out)
@@ -375,8 +372,8 @@ def loss_only(code, Z, A, Y):
 
 @njit(cache=True)
 def backward(params, sizes, acts, loss_code, X, Y, R, zbuf, abuf, dbuf, grads, keep, mbuf,
-             use_sigmoid=True, use_tanh=True, use_relu=True, use_softmax=True, use_blas=True,
-             use_mse=True, use_bce=True, use_ce=True):
+             use_sigmoid=True, use_tanh=True, use_relu=True, use_softmax=True, use_mse=True,
+             use_bce=True, use_ce=True):
     """Backpropagation after :func:`forward`; writes dW_l, db_l into ``grads`` and returns the loss.
 
     delta_L = dL/dZ_L; delta_l = (delta_{l+1} W_{l+1}^T) * f'(Z_l); dW_l = A_{l-1}^T delta_l;
@@ -418,10 +415,10 @@ def backward(params, sizes, acts, loss_code, X, Y, R, zbuf, abuf, dbuf, grads, k
         if l > 1:
             dropped = dropping and keep[l - 2] < 1.0
             A_in = view2d(zbuf if dropped else abuf, zo_prev, n, n_in)
-        dense_backward(A_in, delta, dW, db, use_blas)
+        dense_backward(A_in, delta, dW, db)
         if l > 1:
             D_prev = view2d(dbuf, zo_prev, n, n_in)
-            matmul_nt(delta, W, D_prev, use_blas)
+            matmul_nt(delta, W, D_prev)
             if dropped:
                 M = view2d(mbuf, zo_prev, n, n_in)
                 for i in range(n):

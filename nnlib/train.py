@@ -219,11 +219,11 @@ def fit(net: Trainable, X: Any, y: Any, loss: str = "mse", lr: float = 0.1, epoc
         # mask drawing only with dropout): 4.9 -> 4.3 s CPU for a cold first fit.
         adam = None if opt.code == optim.SGD_CODE else state2
         masks = rng_state if dropping else None
-        # Likewise the activations, BLAS or loops, and the loss (kernels.variant, loss_variant),
-        # unless the variant that has everything is compiled or cached already (same numbers).
+        # Likewise the activations and the loss (kernels.variant, loss_variant), unless the
+        # variant that has everything is compiled or cached already (same numbers).
         kinds, loss_kinds = pick_variant(
             T.train_epochs, dtype, (adam, masks),
-            (K.variant(network.acts, net.sizes, batch), K.loss_variant(code)),
+            (K.variant(network.acts), K.loss_variant(code)),
             (K.GENERIC, K.GENERIC_LOSS))
         before_first_call(T.train_epochs, dtype, adam, masks, kinds, loss_kinds)
         for e0 in range(0, E, step):

@@ -45,7 +45,7 @@ def warmup(dtypes: tuple[str, ...] = ("float64", "float32")) -> None:
         _warmup(dtypes)
     finally:
         _notice._force_generic = False
-        _notice._generic_known.clear()
+        _notice._chosen.clear()
 
 
 def _warmup(dtypes: tuple[str, ...]) -> None:

@@ -74,30 +74,63 @@ def before_first_call(dispatcher: Any, dtype: Any, *variant: Any) -> None:
           file=sys.stderr, flush=True)
 
 
-# The generic variant (every activation, loss and BLAS compiled in) gives the same numbers as any
-# pruned one: where it is already compiled or cached (after nnlib.warmup(), say), fit and forward
-# use it instead of compiling a pruned variant. Answers are kept per process.
-_generic_known: dict[tuple[str, str, tuple[Any, ...]], bool] = {}
+# Every variant gives the same numbers (nnlib.kernels.variant), so a call may run any compiled
+# variant that has at least what it needs: the generic one (everything compiled in) when it is
+# compiled or cached (after nnlib.warmup(), say), else one already compiled in this process that
+# covers the call (a predict after a fit with dropout runs the fit's forward), else the minimal one
+# (a shorter first compile). The choice is kept per process and call pattern.
+_chosen: dict[tuple[Any, ...], tuple[Any, ...]] = {}
 _force_generic = False      # set by nnlib.warmup() while it compiles the generic variants
+
+
+def _flags(v: Any) -> tuple[bool, ...]:
+    """True where a variant value (True/None, or a tuple of them) is not None, flattened."""
+    return sum((_flags(x) for x in v), ()) if isinstance(v, tuple) else (v is not None,)
+
+
+def _covering(dispatcher: Any, dtype: str, fixed: tuple[Any, ...], minimal: tuple[Any, ...]
+              ) -> tuple[Any, ...] | None:
+    """A variant compiled in this process (same dtype and ``fixed`` pattern) that compiles at least
+    what ``minimal`` needs, as values to pass, or None."""
+    k, need = len(fixed) + len(minimal), _flags(minimal)
+    for sig in dispatcher.signatures:
+        if len(sig) < k or _params_dtype(sig[0]) != dtype:
+            continue
+        tail = sig[len(sig) - k:]
+        if tuple(str(t) == "none" for t in tail[:len(fixed)]) != tuple(v is None for v in fixed):
+            continue
+        types = []
+        for t in tail[len(fixed):]:
+            types.extend(getattr(t, "types", None) or [t])
+        have = tuple(str(t) != "none" for t in types)
+        if len(have) == len(need) and all(h or not n for h, n in zip(have, need)):
+            it = iter(True if h else None for h in have)
+            return tuple(tuple(next(it) for _ in m) if isinstance(m, tuple) else next(it)
+                         for m in minimal)
+    return None
 
 
 def pick_variant(dispatcher: Any, dtype: Any, fixed: tuple[Any, ...], minimal: tuple[Any, ...],
                  generic: tuple[Any, ...]) -> tuple[Any, ...]:
-    """``generic`` (the values of ``dispatcher``'s last arguments that compile everything) if it is
-    compiled or cached for ``dtype`` with the same ``fixed`` arguments before them (see
-    :func:`before_first_call`), else ``minimal`` (what this call needs: a shorter first compile).
-    Both give the same numbers (nnlib.kernels.variant; issue 14)."""
+    """The values to pass as ``dispatcher``'s last arguments (after ``fixed``, see
+    :func:`before_first_call`): ``generic`` (everything compiled in) if it is compiled or cached
+    for ``dtype``, else a variant compiled in this process that covers ``minimal``, else
+    ``minimal`` (what this call needs: a shorter first compile). All give the same numbers
+    (nnlib.kernels.variant; issue 14)."""
     if _force_generic:
         return generic
-    if minimal == generic:
-        return minimal
-    nones = tuple(v is None for v in fixed)
-    key = (getattr(dispatcher, "__qualname__", repr(dispatcher)), str(dtype), nones)
-    known = _generic_known.get(key)
-    if known is None:
-        try:
-            known = _has(dispatcher, str(dtype), fixed + generic)
-        except Exception:   # no JIT (NUMBA_DISABLE_JIT=1), no cache, or another Numba
-            known = False
-        _generic_known[key] = known
-    return generic if known else minimal
+    key = (getattr(dispatcher, "__qualname__", repr(dispatcher)), str(dtype),
+           tuple(v is None for v in fixed), minimal)
+    choice = _chosen.get(key)
+    if choice is None:
+        choice = minimal
+        if minimal != generic:
+            try:
+                if _has(dispatcher, str(dtype), fixed + generic):
+                    choice = generic
+                else:
+                    choice = _covering(dispatcher, str(dtype), fixed, minimal) or minimal
+            except Exception:   # no JIT (NUMBA_DISABLE_JIT=1), no cache, or another Numba
+                pass
+        _chosen[key] = choice
+    return choice

@@ -52,23 +52,26 @@ _SMALL = 8192
 _NARROW = 4
 
 
-def variant(acts: Sequence[int]) -> tuple[bool | None, ...]:
+def variant(acts: Sequence[int], dropout: bool) -> tuple[bool | None, ...]:
     """The compile-time variant of :func:`forward` and :func:`backward` for a network with
-    activation codes ``acts``: (use_sigmoid, use_tanh, use_relu, use_softmax), each True, or None
-    when the network has no such layer. Numba prunes a branch on ``x is None`` when x is an
-    argument (also inside the inlined helpers), so the network compiles only the activations it
-    has (identity is always there: it costs nothing). Each pattern of None is a separate compile
-    (and cache entry); all give the same numbers. A first ``fit`` of XOR's 2-4-1 thus compiles
-    tanh and sigmoid only (issue 14). The BLAS call of :func:`matmul` is not pruned for tiny
-    products: that saved at most 0.3 s of a first fit but cost ~1 s more on a first ``predict`` of
-    many rows, which then compiled ``forward`` again. The formulas are those of chapter 5
-    ({ref}`sec-forward-batch`) and chapter 6 ({ref}`sec-backprop-vectorised`)."""
+    activation codes ``acts``, with or without ``dropout`` masks in this call: (use_sigmoid,
+    use_tanh, use_relu, use_softmax, use_dropout), each True, or None when the network has no such
+    layer (no masks: use_dropout None). Numba prunes a branch on ``x is None`` when x is an
+    argument (also inside the inlined helpers), so a call compiles only the activations its
+    network has (identity is always there: it costs nothing), and the masking loops only with
+    masks. Each pattern of None is a separate compile (and cache entry); all give the same
+    numbers. A first ``fit`` of XOR's 2-4-1 thus compiles tanh and sigmoid only (issue 14). The
+    BLAS call of :func:`matmul` is not pruned for tiny products: that saved at most 0.3 s of a
+    first fit but cost ~1 s more on a first ``predict`` of many rows, which then compiled
+    ``forward`` again. The formulas are those of chapter 5 ({ref}`sec-forward-batch`) and
+    chapter 6 ({ref}`sec-backprop-vectorised`)."""
     used = {int(a) for a in acts}
-    return tuple(True if c in used else None for c in (SIGMOID, TANH, RELU, SOFTMAX))
+    return tuple(True if c in used else None for c in (SIGMOID, TANH, RELU, SOFTMAX)) + (
+        True if dropout else None,)
 
 
 #: The variants that compile everything (what nnlib.warmup() compiles).
-GENERIC: tuple[bool | None, ...] = (True,) * 4
+GENERIC: tuple[bool | None, ...] = (True,) * 5
 GENERIC_LOSS: tuple[bool | None, ...] = (True,) * 3
 
 
@@ -272,7 +275,7 @@ def dense_backward(X, delta, dW, db):
 
 @njit(cache=True)
 def forward(params, sizes, acts, X, R, zbuf, abuf, keep, mbuf, use_sigmoid=True, use_tanh=True,
-            use_relu=True, use_softmax=True):
+            use_relu=True, use_softmax=True, use_dropout=True):
     """Forward pass of the whole network on X (n <= R rows): Z_l = A_{l-1} W_l + b_l, A_l = f_l(Z_l).
 
     Inverted dropout when ``mbuf`` is not empty: for every hidden layer l with keep probability
@@ -296,7 +299,7 @@ def forward(params, sizes, acts, X, R, zbuf, abuf, keep, mbuf, use_sigmoid=True,
         A = view2d(abuf, zo, n, n_out)
         dense_forward(A_prev, W, b, acts[l - 1], Z, A, use_sigmoid, use_tanh, use_relu, use_softmax)
         A_prev = A
-        if dropping and keep[l - 1] < 1.0:
+        if use_dropout is not None and dropping and keep[l - 1] < 1.0:
             M = view2d(mbuf, zo, n, n_out)
             for i in range(n):
                 for j in range(n_out):
@@ -372,8 +375,8 @@ def loss_only(code, Z, A, Y):
 
 @njit(cache=True)
 def backward(params, sizes, acts, loss_code, X, Y, R, zbuf, abuf, dbuf, grads, keep, mbuf,
-             use_sigmoid=True, use_tanh=True, use_relu=True, use_softmax=True, use_mse=True,
-             use_bce=True, use_ce=True):
+             use_sigmoid=True, use_tanh=True, use_relu=True, use_softmax=True, use_dropout=True,
+             use_mse=True, use_bce=True, use_ce=True):
     """Backpropagation after :func:`forward`; writes dW_l, db_l into ``grads`` and returns the loss.
 
     delta_L = dL/dZ_L; delta_l = (delta_{l+1} W_{l+1}^T) * f'(Z_l); dW_l = A_{l-1}^T delta_l;
@@ -419,7 +422,7 @@ def backward(params, sizes, acts, loss_code, X, Y, R, zbuf, abuf, dbuf, grads, k
         if l > 1:
             D_prev = view2d(dbuf, zo_prev, n, n_in)
             matmul_nt(delta, W, D_prev)
-            if dropped:
+            if use_dropout is not None and dropped:
                 M = view2d(mbuf, zo_prev, n, n_in)
                 for i in range(n):
                     for j in range(n_in):

@@ -21,10 +21,10 @@ NETWORKS = [  # sizes, hidden, output, loss, rows
 
 
 def test_variant_names_what_the_network_uses():
-    assert kernels.variant([CODES["tanh"], CODES["sigmoid"]]) == (True, True, None, None)
-    assert kernels.variant([CODES["relu"], CODES["relu"], CODES["softmax"]]) == (
-        None, None, True, True)
-    assert kernels.variant([CODES["identity"]]) == (None, None, None, None)
+    assert kernels.variant([CODES["tanh"], CODES["sigmoid"]], False) == (True, True, None, None, None)
+    assert kernels.variant([CODES["relu"], CODES["relu"], CODES["softmax"]], True) == (
+        None, None, True, True, True)
+    assert kernels.variant([CODES["identity"]], False) == (None, None, None, None, None)
     assert kernels.loss_variant(losses.MSE) == (True, None, None)
     assert kernels.loss_variant(losses.CROSS_ENTROPY) == (None, None, True)
 
@@ -40,7 +40,7 @@ def test_pruned_variant_gives_the_generic_numbers(sizes, hidden, output, loss, r
         Y = rng.uniform(size=(rows, sizes[-1])).round() if loss == "bce" else rng.normal(
             size=(rows, sizes[-1]))
     code = losses.CODES[loss]
-    minimal = kernels.variant(net._acts)
+    minimal = kernels.variant(net._acts, False)
     assert minimal != kernels.GENERIC
     width = sum(sizes[1:])
     out = {}
@@ -79,7 +79,7 @@ def test_fit_gives_the_same_history_in_the_generic_variant(monkeypatch):
 
 
 def test_pick_variant_prefers_a_compiled_generic(monkeypatch):
-    monkeypatch.setattr(_notice, "_generic_known", {})
+    monkeypatch.setattr(_notice, "_chosen", {})
     fake = type("Fake", (), {})()
     fake.signatures = []
     fake._cache = type("C", (), {"_cache_file": type("F", (), {
@@ -88,6 +88,24 @@ def test_pick_variant_prefers_a_compiled_generic(monkeypatch):
     from numba import types
     arr = types.Array(types.float64, 1, "C")
     fake.signatures.append((arr, types.boolean, types.boolean))
-    monkeypatch.setattr(_notice, "_generic_known", {})
+    monkeypatch.setattr(_notice, "_chosen", {})
     assert _notice.pick_variant(fake, "float64", (), (None, True), (True, True)) == (True, True)
     assert _notice.pick_variant(fake, "float32", (), (None, True), (True, True)) == (None, True)
+
+
+def test_a_predict_after_a_fit_with_dropout_runs_the_fits_forward():
+    """The fit compiled forward with its masking loops; a predict (no masks) may run that variant
+    (same numbers) instead of compiling another."""
+    if not hasattr(nnlib.kernels.forward, "signatures"):
+        pytest.skip("NUMBA_DISABLE_JIT=1: nothing is compiled")
+    X, y = nnlib.datasets.xor()
+    net = nnlib.MLP([2, 5, 1], hidden="relu", output="tanh", seed=0, dropout=0.2)
+    net.fit(X, y, loss="mse", lr=0.1, epochs=3)
+    before = len(nnlib.kernels.forward.signatures)
+    fitted = [s for s in nnlib.kernels.forward.signatures if str(s[-1]) != "none"]
+    assert fitted
+    p = net.forward(X)
+    assert len(nnlib.kernels.forward.signatures) == before
+    plain = nnlib.MLP([2, 5, 1], hidden="relu", output="tanh", seed=0)
+    plain.params[...] = net.params
+    assert np.array_equal(p, plain.forward(X))

@@ -235,7 +235,7 @@ def fit(net: Trainable, X: Any, y: Any, loss: str = "mse", lr: float = 0.1, epoc
             last += e0
             if status == OK and nv:
                 vl, va = T.evaluate(params, network.sizes, network.acts, code, Xv, Yv, work.zv,
-                                    work.av, keep, work.mbuf[:0])
+                                    work.av, keep, work.mbuf[:0], kinds)
                 hist[e0, 2], hist[e0, 3] = vl, va
                 if not math.isfinite(vl):
                     status = DIVERGED

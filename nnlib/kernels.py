@@ -52,11 +52,13 @@ _SMALL = 8192
 _NARROW = 4
 
 
-def variant(acts: Sequence[int], dropout: bool) -> tuple[bool | None, ...]:
+def variant(acts: Sequence[int], dropout: bool, sizes: Sequence[int]) -> tuple[bool | None, ...]:
     """The compile-time variant of :func:`forward` and :func:`backward` for a network with
-    activation codes ``acts``, with or without ``dropout`` masks in this call: (use_sigmoid,
-    use_tanh, use_relu, use_softmax, use_dropout), each True, or None when the network has no such
-    layer (no masks: use_dropout None). Numba prunes a branch on ``x is None`` when x is an
+    activation codes ``acts`` and layer widths ``sizes``, with or without ``dropout`` masks in this
+    call: (use_sigmoid, use_tanh, use_relu, use_softmax, use_dropout, use_rows), each True, or None
+    when the network has no such layer (no masks: use_dropout None; no layer wider than
+    ``_NARROW`` units: use_rows None, the small products then have one loop path, see
+    :func:`matmul`). Numba prunes a branch on ``x is None`` when x is an
     argument (also inside the inlined helpers), so a call compiles only the activations its
     network has (identity is always there: it costs nothing), and the masking loops only with
     masks. Each pattern of None is a separate compile (and cache entry); all give the same
@@ -66,12 +68,13 @@ def variant(acts: Sequence[int], dropout: bool) -> tuple[bool | None, ...]:
     ``forward`` again. The formulas are those of chapter 5 ({ref}`sec-forward-batch`) and
     chapter 6 ({ref}`sec-backprop-vectorised`)."""
     used = {int(a) for a in acts}
+    wide = any(int(n) > _NARROW for n in list(sizes)[1:])
     return tuple(True if c in used else None for c in (SIGMOID, TANH, RELU, SOFTMAX)) + (
-        True if dropout else None,)
+        True if dropout else None, True if wide else None)
 
 
 #: The variants that compile everything (what nnlib.warmup() compiles).
-GENERIC: tuple[bool | None, ...] = (True,) * 5
+GENERIC: tuple[bool | None, ...] = (True,) * 6
 GENERIC_LOSS: tuple[bool | None, ...] = (True,) * 3
 
 
@@ -172,15 +175,18 @@ def activation_backward(G, Z, A, code, use_sigmoid=True, use_tanh=True, use_relu
 
 
 @njit(cache=True, inline="always")
-def matmul(A, B, C):
+def matmul(A, B, C, use_rows=True):
     """C = A @ B for A (n, k), B (k, m): C_ij = sum_p A_ip B_pj (loops when small, BLAS otherwise;
-    chapter 3, {ref}`sec-layer-matrix`)."""
+    chapter 3, {ref}`sec-layer-matrix`). ``use_rows`` = None: small products always sum each C_ij
+    in a register (the other loop path, along rows, is not compiled: the same numbers; it is
+    faster only for more than ``_NARROW`` columns, so :func:`variant` leaves it out of networks
+    with no wider layer, e.g. XOR's 2-4-1: -0.3 to -0.5 s of its first compile, issue 14)."""
     n, k = A.shape
     m = B.shape[1]
     if n * k * m > _SMALL:
         np.dot(A, B, C)
         return
-    if m <= _NARROW:     # few columns (XOR's 2-4-1): sum each C_ij in a register
+    if use_rows is None or m <= _NARROW:   # few columns (XOR's 2-4-1): sum C_ij in a register
         for i in range(n):
             for j in range(m):
                 s = C.dtype.type(0.0)
@@ -198,15 +204,16 @@ def matmul(A, B, C):
 
 
 @njit(cache=True, inline="always")
-def matmul_tn(A, B, C):
+def matmul_tn(A, B, C, use_rows=True):
     """C = A.T @ B for A (n, k), B (n, m) -> C (k, m): C_pj = sum_i A_ip B_ij, as in
-    dW = A_{l-1}^T delta_l (chapter 6, {ref}`sec-backprop-vectorised`)."""
+    dW = A_{l-1}^T delta_l (chapter 6, {ref}`sec-backprop-vectorised`); ``use_rows`` as in
+    :func:`matmul`."""
     n, k = A.shape
     m = B.shape[1]
     if n * k * m > _SMALL:
         np.dot(A.T, B, C)
         return
-    if m <= _NARROW:
+    if use_rows is None or m <= _NARROW:
         for p in range(k):
             for j in range(m):
                 s = C.dtype.type(0.0)
@@ -243,13 +250,13 @@ def matmul_nt(A, B, C):
 
 @njit(cache=True, inline="always")
 def dense_forward(X, W, b, code, Z, A, use_sigmoid=True, use_tanh=True, use_relu=True,
-                  use_softmax=True):
+                  use_softmax=True, use_rows=True):
     """Z = X W + b, A = f(Z) for one dense layer on a batch X (N, n_in); ``use_*`` as in
-    :func:`activate`.
+    :func:`activate` and :func:`matmul`.
 
     Derived in chapter 3, *Layers* ({ref}`sec-layer-matrix`).
     """
-    matmul(X, W, Z)
+    matmul(X, W, Z, use_rows)
     n, k = Z.shape
     for i in range(n):
         for j in range(k):
@@ -258,13 +265,13 @@ def dense_forward(X, W, b, code, Z, A, use_sigmoid=True, use_tanh=True, use_relu
 
 
 @njit(cache=True, inline="always")
-def dense_backward(X, delta, dW, db):
+def dense_backward(X, delta, dW, db, use_rows=True):
     """dW = X.T delta, db = sum_rows delta, given delta = dL/dZ (the input gradient
     dX = delta W.T is :func:`matmul_nt`).
 
     Derived in chapter 6, *Backpropagation* ({ref}`sec-backprop-vectorised`).
     """
-    matmul_tn(X, delta, dW)
+    matmul_tn(X, delta, dW, use_rows)
     n, k = delta.shape
     for j in range(k):
         db[j] = 0.0
@@ -275,7 +282,7 @@ def dense_backward(X, delta, dW, db):
 
 @njit(cache=True)
 def forward(params, sizes, acts, X, R, zbuf, abuf, keep, mbuf, use_sigmoid=True, use_tanh=True,
-            use_relu=True, use_softmax=True, use_dropout=True):
+            use_relu=True, use_softmax=True, use_dropout=True, use_rows=True):
     """Forward pass of the whole network on X (n <= R rows): Z_l = A_{l-1} W_l + b_l, A_l = f_l(Z_l).
 
     Inverted dropout when ``mbuf`` is not empty: for every hidden layer l with keep probability
@@ -297,7 +304,8 @@ def forward(params, sizes, acts, X, R, zbuf, abuf, keep, mbuf, use_sigmoid=True,
         b = view1d(params, po + n_in * n_out, n_out)
         Z = view2d(zbuf, zo, n, n_out)
         A = view2d(abuf, zo, n, n_out)
-        dense_forward(A_prev, W, b, acts[l - 1], Z, A, use_sigmoid, use_tanh, use_relu, use_softmax)
+        dense_forward(A_prev, W, b, acts[l - 1], Z, A, use_sigmoid, use_tanh, use_relu, use_softmax,
+                      use_rows)
         A_prev = A
         if use_dropout is not None and dropping and keep[l - 1] < 1.0:
             M = view2d(mbuf, zo, n, n_out)
@@ -376,7 +384,7 @@ def loss_only(code, Z, A, Y):
 @njit(cache=True)
 def backward(params, sizes, acts, loss_code, X, Y, R, zbuf, abuf, dbuf, grads, keep, mbuf,
              use_sigmoid=True, use_tanh=True, use_relu=True, use_softmax=True, use_dropout=True,
-             use_mse=True, use_bce=True, use_ce=True):
+             use_rows=True, use_mse=True, use_bce=True, use_ce=True):
     """Backpropagation after :func:`forward`; writes dW_l, db_l into ``grads`` and returns the loss.
 
     delta_L = dL/dZ_L; delta_l = (delta_{l+1} W_{l+1}^T) * f'(Z_l); dW_l = A_{l-1}^T delta_l;
@@ -418,7 +426,7 @@ def backward(params, sizes, acts, loss_code, X, Y, R, zbuf, abuf, dbuf, grads, k
         if l > 1:
             dropped = dropping and keep[l - 2] < 1.0
             A_in = view2d(zbuf if dropped else abuf, zo_prev, n, n_in)
-        dense_backward(A_in, delta, dW, db)
+        dense_backward(A_in, delta, dW, db, use_rows)
         if l > 1:
             D_prev = view2d(dbuf, zo_prev, n, n_in)
             matmul_nt(delta, W, D_prev)

@@ -123,7 +123,7 @@ class MLP:
         width = int(self._sizes[1:].sum())
         zbuf, abuf = np.empty(n * width, self.dtype), np.empty(n * width, self.dtype)
         # compile only what this network uses, unless everything is compiled already (same numbers)
-        kinds = pick_variant(K.forward, self.dtype, (), K.variant(self._acts, mbuf.size > 0),
+        kinds = pick_variant(K.forward, self.dtype, (), K.variant(self._acts, mbuf.size > 0, self._sizes),
                              K.GENERIC)
         before_first_call(K.forward, self.dtype, *kinds)
         K.forward(self.params, self._sizes, self._acts, X, n, zbuf, abuf, self._keep,
@@ -240,7 +240,7 @@ class MLP:
         zbuf, abuf = self._run_forward(X, mbuf)
         dbuf, flat = np.empty_like(zbuf), np.empty_like(self.params)
         kinds = pick_variant(K.backward, self.dtype, (),
-                             K.variant(self._acts, mbuf.size > 0) + K.loss_variant(code),
+                             K.variant(self._acts, mbuf.size > 0, self._sizes) + K.loss_variant(code),
                              K.GENERIC + K.GENERIC_LOSS)
         before_first_call(K.backward, self.dtype, *kinds)
         value = K.backward(self.params, self._sizes, self._acts, code, X, Y, n, zbuf, abuf, dbuf, flat,

@@ -223,7 +223,7 @@ def fit(net: Trainable, X: Any, y: Any, loss: str = "mse", lr: float = 0.1, epoc
         # variant that has everything is compiled or cached already (same numbers).
         kinds, loss_kinds = pick_variant(
             T.train_epochs, dtype, (adam, masks),
-            (K.variant(network.acts, dropping), K.loss_variant(code)),
+            (K.variant(network.acts, dropping, network.sizes), K.loss_variant(code)),
             (K.GENERIC, K.GENERIC_LOSS))
         before_first_call(T.train_epochs, dtype, adam, masks, kinds, loss_kinds)
         for e0 in range(0, E, step):

@@ -130,8 +130,8 @@ def evaluate(params, sizes, acts, loss_code, X, Y, zbuf, abuf, keep, mbuf, kinds
     empty ``mbuf``: no dropout; ``kinds``: :func:`forward`'s variant (that of the training loop:
     one compile serves both). Chapter 7, {ref}`sec-when-to-stop`."""
     n = X.shape[0]
-    sg, th, rl, sm, dr = kinds
-    forward(params, sizes, acts, X, n, zbuf, abuf, keep, mbuf, sg, th, rl, sm, dr)
+    sg, th, rl, sm, dr, rw = kinds
+    forward(params, sizes, acts, X, n, zbuf, abuf, keep, mbuf, sg, th, rl, sm, dr, rw)
     zo = output_offset(sizes, n)
     k = sizes[sizes.shape[0] - 1]
     A = view2d(abuf, zo, n, k)
@@ -153,7 +153,7 @@ def train_epochs(net, data, perms, plan, opt, work, progress, adam, masks, kinds
     ``hist[e, :2]`` = [train loss, train accuracy]). ``adam`` is Adam's second-moment buffer, or
     None for SGD; ``masks`` the dropout stream's state, or None without dropout: each pattern of
     None is a separate compiled variant (Numba prunes the ``is None`` branch), so a first ``fit``
-    compiles only what it uses; likewise ``kinds`` (the activations and dropout,
+    compiles only what it uses; likewise ``kinds`` (the activations, dropout and loop paths,
     :func:`nnlib.kernels.variant`) and ``losses`` (the loss, :func:`nnlib.kernels.loss_variant`),
     tuples of True and None passed on to :func:`~nnlib.kernels.forward` and
     :func:`~nnlib.kernels.backward`. The train values are the batch-size-weighted
@@ -169,7 +169,7 @@ def train_epochs(net, data, perms, plan, opt, work, progress, adam, masks, kinds
     counters, hist = progress.counters, progress.hist
     # (a call f(..., *kinds) would build a tuple of all the arguments at run time: +0.1 us per
     # XOR epoch, measured; unpacked once here, the flags are passed as they are)
-    sg, th, rl, sm, dr = kinds
+    sg, th, rl, sm, dr, rw = kinds
     mse, bce, ce = losses
     N = X.shape[0]
     L = sizes.shape[0] - 1
@@ -189,9 +189,9 @@ def train_epochs(net, data, perms, plan, opt, work, progress, adam, masks, kinds
                 gather_rows(X, Y, perms, e, start, stop, xb, yb)
             if masks is not None:
                 draw_masks(sizes, keep, batch, b, mbuf, masks)
-            forward(params, sizes, acts, xb, batch, zbuf, abuf, keep, mbuf, sg, th, rl, sm, dr)
+            forward(params, sizes, acts, xb, batch, zbuf, abuf, keep, mbuf, sg, th, rl, sm, dr, rw)
             loss = backward(params, sizes, acts, plan.loss, xb, yb, batch, zbuf, abuf, dbuf, grads,
-                            keep, mbuf, sg, th, rl, sm, dr, mse, bce, ce)
+                            keep, mbuf, sg, th, rl, sm, dr, rw, mse, bce, ce)
             if not math.isfinite(loss):
                 return DIVERGED, e
             total += loss * b

@@ -21,10 +21,11 @@ NETWORKS = [  # sizes, hidden, output, loss, rows
 
 
 def test_variant_names_what_the_network_uses():
-    assert kernels.variant([CODES["tanh"], CODES["sigmoid"]], False) == (True, True, None, None, None)
-    assert kernels.variant([CODES["relu"], CODES["relu"], CODES["softmax"]], True) == (
-        None, None, True, True, True)
-    assert kernels.variant([CODES["identity"]], False) == (None, None, None, None, None)
+    assert kernels.variant([CODES["tanh"], CODES["sigmoid"]], False, [2, 4, 1]) == (
+        True, True, None, None, None, None)                  # no layer wider than 4: no row loops
+    assert kernels.variant([CODES["relu"], CODES["relu"], CODES["softmax"]], True, [3, 5, 4, 3]) == (
+        None, None, True, True, True, True)
+    assert kernels.variant([CODES["identity"]], False, [40, 2]) == (None,) * 6
     assert kernels.loss_variant(losses.MSE) == (True, None, None)
     assert kernels.loss_variant(losses.CROSS_ENTROPY) == (None, None, True)
 
@@ -40,11 +41,14 @@ def test_pruned_variant_gives_the_generic_numbers(sizes, hidden, output, loss, r
         Y = rng.uniform(size=(rows, sizes[-1])).round() if loss == "bce" else rng.normal(
             size=(rows, sizes[-1]))
     code = losses.CODES[loss]
-    minimal = kernels.variant(net._acts, False)
+    minimal = kernels.variant(net._acts, False, sizes)
     assert minimal != kernels.GENERIC
     width = sum(sizes[1:])
     out = {}
+    # "registers": every small product on the register-sum path, also for layers wider than
+    # kernels._NARROW (which the row loops serve in the other variants): the same numbers
     for name, kinds, loss_kinds in [("minimal", minimal, kernels.loss_variant(code)),
+                                    ("registers", minimal[:5] + (None,), kernels.loss_variant(code)),
                                     ("generic", kernels.GENERIC, kernels.GENERIC_LOSS)]:
         zbuf, abuf, dbuf = (np.zeros(rows * width) for _ in range(3))
         grads = np.zeros_like(net.params)
@@ -54,9 +58,10 @@ def test_pruned_variant_gives_the_generic_numbers(sizes, hidden, output, loss, r
         value = kernels.backward(net.params, net._sizes, net._acts, code, X, Y, rows, zbuf, abuf,
                                  dbuf, grads, net._keep, no_mask, *kinds, *loss_kinds)
         out[name] = (value, abuf, grads)
-    assert out["minimal"][0] == out["generic"][0]
-    assert np.array_equal(out["minimal"][1], out["generic"][1])
-    assert np.array_equal(out["minimal"][2], out["generic"][2])
+    for name in ("minimal", "registers"):
+        assert out[name][0] == out["generic"][0]
+        assert np.array_equal(out[name][1], out["generic"][1])
+        assert np.array_equal(out[name][2], out["generic"][2])
     assert np.isfinite(out["minimal"][0]) and np.any(out["minimal"][2] != 0.0)
 
 
@@ -102,7 +107,7 @@ def test_a_predict_after_a_fit_with_dropout_runs_the_fits_forward():
     net = nnlib.MLP([2, 5, 1], hidden="relu", output="tanh", seed=0, dropout=0.2)
     net.fit(X, y, loss="mse", lr=0.1, epochs=3)
     before = len(nnlib.kernels.forward.signatures)
-    fitted = [s for s in nnlib.kernels.forward.signatures if str(s[-1]) != "none"]
+    fitted = [s for s in nnlib.kernels.forward.signatures if str(s[13]) != "none"]  # use_dropout
     assert fitted
     p = net.forward(X)
     assert len(nnlib.kernels.forward.signatures) == before

@@ -35,7 +35,20 @@ __all__ = ["MLP", "Dense", "SGD", "Adam", "History", "TrainingDiverged", "fit", 
 def warmup(dtypes: tuple[str, ...] = ("float64", "float32")) -> None:
     """Compile (or load from Numba's cache) every kernel now, for each of ``dtypes``, e.g. once
     before running notebooks in parallel; afterwards the first call of each function is fast.
-    (Without it, each kernel compiles on its first use, for the dtype it meets.)"""
+    (Without it, each kernel compiles on its first use, for the dtype it meets, and only the
+    activations, loss and products the network uses: see :func:`nnlib.kernels.variant`. warmup
+    compiles the variants that have everything, which ``fit`` and ``forward`` then use for every
+    network: the same numbers.)"""
+    from . import _notice
+    _notice._force_generic = True
+    try:
+        _warmup(dtypes)
+    finally:
+        _notice._force_generic = False
+        _notice._chosen.clear()
+
+
+def _warmup(dtypes: tuple[str, ...]) -> None:
     X, y = datasets.xor()
     for dtype in dtypes:
         for hidden, output, loss in [("tanh", "sigmoid", "mse"), ("relu", "softmax", "cross_entropy")]:
@@ -47,6 +60,10 @@ def warmup(dtypes: tuple[str, ...] = ("float64", "float32")) -> None:
             net.loss_and_grads(X, Y, loss=loss, mask=net.dropout_mask(4, seed=0))
             net.fit(X, Y, loss=loss, epochs=1, validation_data=(X, Y), optimizer="adam")
             net.fit(X, Y, loss=loss, epochs=1, batch_size=2)
+            plain = MLP(net.sizes, hidden=hidden, output=output, seed=0, dtype=dtype)
+            plain.fit(X, Y, loss=loss, epochs=1)                      # the compiled variants of
+            plain.fit(X, Y, loss=loss, epochs=1, optimizer="adam")    # fit: {SGD, Adam} x {no
+            # dropout, dropout} (each pattern of None in train_epochs' last arguments compiles once)
             SGD(net, lr=0.1).step(net.loss_and_grads(X, Y, loss=loss)[1])
             Adam(net, lr=0.1).step(net.loss_and_grads(X, Y, loss=loss)[1])
             net.forward_trace(X)

@@ -8,7 +8,7 @@ import numpy as np
 
 from . import losses, train
 from ._lazy import kernels as K
-from ._notice import before_first_call
+from ._notice import before_first_call, pick_variant
 from ._validate import (
     as_float_array,
     as_generator,
@@ -122,9 +122,12 @@ class MLP:
         n = X.shape[0]
         width = int(self._sizes[1:].sum())
         zbuf, abuf = np.empty(n * width, self.dtype), np.empty(n * width, self.dtype)
-        before_first_call(K.forward, self.dtype)
+        # compile only what this network uses, unless everything is compiled already (same numbers)
+        kinds = pick_variant(K.forward, self.dtype, (), K.variant(self._acts, mbuf.size > 0, self._sizes),
+                             K.GENERIC)
+        before_first_call(K.forward, self.dtype, *kinds)
         K.forward(self.params, self._sizes, self._acts, X, n, zbuf, abuf, self._keep,
-                  mbuf.astype(self.dtype, copy=False))
+                  mbuf.astype(self.dtype, copy=False), *kinds)
         return zbuf, abuf
 
     def _input(self, X: Any, name: str = "X") -> np.ndarray:
@@ -236,9 +239,12 @@ class MLP:
         mbuf = self._mask_buffer(mask, n).astype(self.dtype, copy=False)
         zbuf, abuf = self._run_forward(X, mbuf)
         dbuf, flat = np.empty_like(zbuf), np.empty_like(self.params)
-        before_first_call(K.backward, self.dtype)
+        kinds = pick_variant(K.backward, self.dtype, (),
+                             K.variant(self._acts, mbuf.size > 0, self._sizes) + K.loss_variant(code),
+                             K.GENERIC + K.GENERIC_LOSS)
+        before_first_call(K.backward, self.dtype, *kinds)
         value = K.backward(self.params, self._sizes, self._acts, code, X, Y, n, zbuf, abuf, dbuf, flat,
-                           self._keep, mbuf)
+                           self._keep, mbuf, *kinds)
         if lam:
             mask = self.decay_mask
             value += 0.5 * lam * float(np.sum(mask * self.params ** 2))

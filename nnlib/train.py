@@ -8,8 +8,9 @@ from typing import Any, NamedTuple, Protocol
 import numpy as np
 
 from . import losses, optim
+from ._lazy import kernels as K
 from ._lazy import train_kernels as T
-from ._notice import before_first_call
+from ._notice import before_first_call, pick_variant
 from ._validate import as_generator, check_int, check_X, check_y
 from .activations import CODES
 
@@ -213,17 +214,28 @@ def fit(net: Trainable, X: Any, y: Any, loss: str = "mse", lr: float = 0.1, epoc
         # and the validation pass (a separate compiled function, compiled only when used) after
         # each: the training kernel then never contains it, which shortens its first compile.
         step = E if nv == 0 else 1
-        before_first_call(T.train_epochs, dtype)
+        # None selects, at compile time, the variant without Adam or without dropout masks: Numba
+        # prunes an `is None` branch, so a first fit compiles only the optimiser it uses (and the
+        # mask drawing only with dropout): 4.9 -> 4.3 s CPU for a cold first fit.
+        adam = None if opt.code == optim.SGD_CODE else state2
+        masks = rng_state if dropping else None
+        # Likewise the activations and the loss (kernels.variant, loss_variant), unless the
+        # variant that has everything is compiled or cached already (same numbers).
+        kinds, loss_kinds = pick_variant(
+            T.train_epochs, dtype, (adam, masks),
+            (K.variant(network.acts, dropping, network.sizes), K.loss_variant(code)),
+            (K.GENERIC, K.GENERIC_LOSS))
+        before_first_call(T.train_epochs, dtype, adam, masks, kinds, loss_kinds)
         for e0 in range(0, E, step):
             progress = Progress(state1, state2, counters, hist[e0:e0 + step], rng_state)
             with np.errstate(all="ignore"):  # only matters with NUMBA_DISABLE_JIT=1: a diverging
                 # run overflows on the way to the NaN that is reported below
                 status, last = T.train_epochs(network, data, perms[e0:e0 + step], plan, opt, work,
-                                              progress)
+                                              progress, adam, masks, kinds, loss_kinds)
             last += e0
             if status == OK and nv:
                 vl, va = T.evaluate(params, network.sizes, network.acts, code, Xv, Yv, work.zv,
-                                    work.av, keep, work.mbuf[:0])
+                                    work.av, keep, work.mbuf[:0], kinds)
                 hist[e0, 2], hist[e0, 3] = vl, va
                 if not math.isfinite(vl):
                     status = DIVERGED

@@ -14,7 +14,6 @@ from numba import njit
 
 from ._view import view2d
 from .kernels import backward, forward, loss_only, output_offset
-from .optim import SGD_CODE
 from .train import DIVERGED, OK
 
 
@@ -126,11 +125,13 @@ def count_correct(A, Y):
 
 
 @njit(cache=True)
-def evaluate(params, sizes, acts, loss_code, X, Y, zbuf, abuf, keep, mbuf):
+def evaluate(params, sizes, acts, loss_code, X, Y, zbuf, abuf, keep, mbuf, kinds):
     """Return (mean loss, accuracy) of the network on (X, Y); buffers hold X.shape[0] rows; an
-    empty ``mbuf``: no dropout (chapter 7, {ref}`sec-when-to-stop`)."""
+    empty ``mbuf``: no dropout; ``kinds``: :func:`forward`'s variant (that of the training loop:
+    one compile serves both). Chapter 7, {ref}`sec-when-to-stop`."""
     n = X.shape[0]
-    forward(params, sizes, acts, X, n, zbuf, abuf, keep, mbuf)
+    sg, th, rl, sm, dr, rw = kinds
+    forward(params, sizes, acts, X, n, zbuf, abuf, keep, mbuf, sg, th, rl, sm, dr, rw)
     zo = output_offset(sizes, n)
     k = sizes[sizes.shape[0] - 1]
     A = view2d(abuf, zo, n, k)
@@ -139,17 +140,23 @@ def evaluate(params, sizes, acts, loss_code, X, Y, zbuf, abuf, keep, mbuf):
 
 
 @njit(cache=True)
-def train_epochs(net, data, perms, plan, opt, work, progress):
+def train_epochs(net, data, perms, plan, opt, work, progress, adam, masks, kinds, losses):
     """Run ``perms.shape[0]`` epochs of mini-batch training in one call.
 
     For each epoch e and each mini-batch B (rows ``perms[e]`` in order): forward, backprop, then an
-    SGD-with-momentum or Adam step. With dropout (``work.mbuf`` not empty) each batch first draws
-    fresh masks (:func:`draw_masks`, from ``progress.rng_state``). The arguments are the named
+    SGD-with-momentum or Adam step. With dropout (``masks`` not None) each batch first draws
+    fresh masks (:func:`draw_masks`, from ``masks`` = ``progress.rng_state``). The arguments are the named
     records of :mod:`nnlib.train`: ``net`` (:class:`~nnlib.train.Network`: params, sizes,
     activation codes, decay mask, keep probabilities), ``data`` (X, Y), ``plan`` (loss code, batch,
     in_order), ``opt`` (:class:`nnlib.optim.Settings`), ``work`` (scratch buffers) and
     ``progress`` (optimiser state, ``counters`` = [adam step t, epochs done],
-    ``hist[e, :2]`` = [train loss, train accuracy]). The train values are the batch-size-weighted
+    ``hist[e, :2]`` = [train loss, train accuracy]). ``adam`` is Adam's second-moment buffer, or
+    None for SGD; ``masks`` the dropout stream's state, or None without dropout: each pattern of
+    None is a separate compiled variant (Numba prunes the ``is None`` branch), so a first ``fit``
+    compiles only what it uses; likewise ``kinds`` (the activations, dropout and loop paths,
+    :func:`nnlib.kernels.variant`) and ``losses`` (the loss, :func:`nnlib.kernels.loss_variant`),
+    tuples of True and None passed on to :func:`~nnlib.kernels.forward` and
+    :func:`~nnlib.kernels.backward`. The train values are the batch-size-weighted
     means over the epoch's batches (each measured before its update). The validation pass and
     early stopping are done by :func:`nnlib.fit` between calls (with :func:`evaluate`).
     Returns (status, epoch index) with status OK or DIVERGED (loss not finite).
@@ -159,8 +166,11 @@ def train_epochs(net, data, perms, plan, opt, work, progress):
     X, Y = data.X, data.Y
     batch = plan.batch
     zbuf, abuf, dbuf, grads, mbuf = work.zbuf, work.abuf, work.dbuf, work.grads, work.mbuf
-    dropping = mbuf.shape[0] > 0
     counters, hist = progress.counters, progress.hist
+    # (a call f(..., *kinds) would build a tuple of all the arguments at run time: +0.1 us per
+    # XOR epoch, measured; unpacked once here, the flags are passed as they are)
+    sg, th, rl, sm, dr, rw = kinds
+    mse, bce, ce = losses
     N = X.shape[0]
     L = sizes.shape[0] - 1
     zo = output_offset(sizes, batch)
@@ -177,21 +187,21 @@ def train_epochs(net, data, perms, plan, opt, work, progress):
                 xb = view2d(work.xbuf, 0, b, X.shape[1])
                 yb = view2d(work.ybuf, 0, b, Y.shape[1])
                 gather_rows(X, Y, perms, e, start, stop, xb, yb)
-            if dropping:
-                draw_masks(sizes, keep, batch, b, mbuf, progress.rng_state)
-            forward(params, sizes, acts, xb, batch, zbuf, abuf, keep, mbuf)
+            if masks is not None:
+                draw_masks(sizes, keep, batch, b, mbuf, masks)
+            forward(params, sizes, acts, xb, batch, zbuf, abuf, keep, mbuf, sg, th, rl, sm, dr, rw)
             loss = backward(params, sizes, acts, plan.loss, xb, yb, batch, zbuf, abuf, dbuf, grads,
-                            keep, mbuf)
+                            keep, mbuf, sg, th, rl, sm, dr, rw, mse, bce, ce)
             if not math.isfinite(loss):
                 return DIVERGED, e
             total += loss * b
             correct += count_correct(view2d(abuf, zo, b, sizes[L]), yb)
-            if opt.code == SGD_CODE:
+            if adam is None:
                 sgd_step(params, grads, progress.state1, net.decay_mask, opt.lr, opt.momentum,
                          opt.weight_decay)
             else:
                 counters[0] += 1
-                adam_step(params, grads, progress.state1, progress.state2, net.decay_mask,
+                adam_step(params, grads, progress.state1, adam, net.decay_mask,
                           counters[0], opt.lr, opt.beta1, opt.beta2, opt.eps, opt.weight_decay)
         hist[e, 0] = total / N
         hist[e, 1] = correct / N

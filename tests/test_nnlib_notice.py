@@ -47,3 +47,29 @@ def test_no_notice_and_no_error_without_the_jit(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(_notice, "_announced", set())
     _notice.before_first_call(lambda *a: None, "float64")     # a plain function: nothing to say
     assert capsys.readouterr().err == ""
+
+
+def test_each_pattern_of_none_is_its_own_compile():
+    """fit's kernel has variants ({SGD, Adam} x {no dropout, dropout}, chosen by None arguments):
+    a cached SGD variant does not stand for the Adam one."""
+    from types import SimpleNamespace
+
+    import numpy as np
+    from numba import types
+
+    from nnlib import _notice
+    arr = types.Array(types.float64, 1, "C")
+    sgd_plain = (arr, types.none, types.none)
+    fake = SimpleNamespace(signatures=[sgd_plain], _cache=SimpleNamespace(
+        _cache_file=SimpleNamespace(_load_index=lambda: {})))
+    state = np.zeros(3)
+    assert _notice._has(fake, "float64", (None, None))
+    assert not _notice._has(fake, "float64", (state, None))      # Adam: not compiled yet
+    assert not _notice._has(fake, "float32", (None, None))
+    fake.signatures.append((arr, arr, types.none))
+    assert _notice._has(fake, "float64", (state, None))
+    assert _notice._has(fake, "float64")                          # no variant asked: any will do
+    # a tuple of True/None (kernels.variant) is matched element by element
+    fake.signatures.append((arr, types.Tuple((types.boolean, types.none))))
+    assert _notice._has(fake, "float64", ((True, None),))
+    assert not _notice._has(fake, "float64", ((None, True),))

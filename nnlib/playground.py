@@ -357,7 +357,7 @@ PLAYER_TEXT: dict[str, dict[str, str]] = {"en": {
     "alt": "{dataset}数据上的 {hidden} 网络（学习率 {lr}，L2 {l2}）在第 {epoch} 个迭代周期："
            "平面上预测的类别 1 概率与数据、损失曲线，以及每个隐藏单元的图",
     "status": "迭代周期 {epoch}/{last}：训练损失 {train_loss}，测试损失 {test_loss}；准确率：训练点 "
-              "{train_accuracy} %，测试点 {test_accuracy} %。",
+              "{train_accuracy}%，测试点 {test_accuracy}%。",
     "stopped": " 训练在第 {epoch} 个迭代周期后停止：损失变为 NaN 或无穷大（步长太大）。",
     "met": "挑战 {k}：本次训练达成（{why}）。", "not_met": "挑战 {k}：本次训练未达成（{why}）。",
     "not_spirals": "不是双螺旋：请选择双螺旋数据集",

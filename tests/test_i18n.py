@@ -97,6 +97,20 @@ def test_translated_pages_have_no_english_prose(page):
     assert left == []
 
 
+SHEET_LINK = re.compile(r"练习\s*\{doc\}`(?:\.\./exercises/)?\d\d_\w+`")
+
+
+@pytest.mark.parametrize("page", [i18n.BOOK, *i18n.all_pages()])
+def test_no_sheet_link_after_the_word_exercise(page):
+    """A {doc} link to a sheet without its own text shows the sheet's title, which starts with 练习:
+    "练习 {doc}`07_debugging`" reads 练习 练习 7 on the page (the reviewer found 13)."""
+    doubled = [msgstr[:70] for msgstr in i18n.translations(page).values()
+               if SHEET_LINK.search(msgstr)]
+    assert doubled == []
+    assert SHEET_LINK.search("（练习 {doc}`05_backprop`）") and not SHEET_LINK.search(
+        "{doc}`练习 2 <../exercises/02_activations>`")
+
+
 @pytest.mark.parametrize("page", [i18n.BOOK, *i18n.all_pages()])
 def test_no_translation_leaves_english_prose(page):
     """Every finished translation of every page (complete or not) is Chinese: no run of four

@@ -285,7 +285,7 @@ def update(pages: list[str]) -> None:
         pot_path.parent.mkdir(parents=True, exist_ok=True)
         template.save(str(pot_path))
         if shutil.which("msgmerge"):
-            subprocess.run(["msgmerge", "--quiet", "--update", "--backup=none", "--width=100",
+            subprocess.run(["msgmerge", "--quiet", "--update", "--backup=none", "--previous", "--width=100",
                             str(po_path), str(pot_path)], check=True)
         else:  # polib: no fuzzy matching of changed messages, but new/obsolete are right
             po = polib.pofile(str(po_path), wrapwidth=100)
@@ -447,7 +447,7 @@ def update_grader() -> None:
                              "Plural-Forms": "nplurals=1; plural=0;", **HEADER}
         template.save(str(GRADER_PO))
     else:
-        subprocess.run(["msgmerge", "--quiet", "--update", "--backup=none", "--width=100",
+        subprocess.run(["msgmerge", "--quiet", "--update", "--backup=none", "--previous", "--width=100",
                         str(GRADER_PO), str(pot_path)], check=True)
     GRADER_MO.parent.mkdir(parents=True, exist_ok=True)
     GRADER_MO.write_bytes(grader_mo_bytes(polib.pofile(str(GRADER_PO))))
@@ -813,7 +813,7 @@ def update_code_strings() -> None:
     pot_path = ROOT / "_build" / "gettext" / "code-strings.pot"
     pot_path.parent.mkdir(parents=True, exist_ok=True)
     template.save(str(pot_path))
-    subprocess.run(["msgmerge", "--quiet", "--update", "--backup=none", "--width=100",
+    subprocess.run(["msgmerge", "--quiet", "--update", "--backup=none", "--previous", "--width=100",
                     str(CODE_PO), str(pot_path)], check=True)
     print(f"{CODE_PO.relative_to(ROOT)}: updated, {len(template)} messages")
 

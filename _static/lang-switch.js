@@ -29,6 +29,28 @@
     a.addEventListener("click", function () { a.href = target().href; });
     bar.insertBefore(a, bar.firstChild);
   }
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", add);
-  else add();
+  // The theme's own labels that its zh_CN catalogue leaves in English (tooltips, ARIA names) or
+  // words in Taiwan usage: relabelled on Chinese pages (without JavaScript they stay as they are).
+  var ZH_THEME = {
+    "Toggle primary sidebar": "显示或隐藏左侧目录", "Toggle secondary sidebar": "显示或隐藏本页目录",
+    "Color mode": "颜色模式", "System Settings": "跟随系统设置", "Main": "主导航", "Page": "本页",
+    "Link to this heading": "链接到此标题", "Link to this term": "链接到此术语",
+    "Link to this definition": "链接到此定义", "列印成 PDF": "打印为 PDF"
+  };
+  function localise() {
+    if (!/^zh/i.test(document.documentElement.lang || "")) return;
+    var attrs = ["title", "aria-label", "data-bs-title", "data-bs-original-title"];
+    var els = document.querySelectorAll("[title], [aria-label], [data-bs-title]");
+    for (var i = 0; i < els.length; i++) {
+      for (var k = 0; k < attrs.length; k++) {
+        var v = els[i].getAttribute(attrs[k]);
+        if (v && Object.prototype.hasOwnProperty.call(ZH_THEME, v)) {
+          els[i].setAttribute(attrs[k], ZH_THEME[v]);
+        }
+      }
+    }
+  }
+  function ready() { add(); localise(); }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", ready);
+  else ready();
 })();

@@ -138,6 +138,14 @@ THEME_STRINGS = """() => ({
   mjx: document.querySelectorAll('article mjx-container').length,
   anchor: (Array.from(document.querySelectorAll('article section[id^="sec-"], article span[id^="sec-"]'))
            .map(e => e.id).pop()) || null,
+  // the theme's tooltips and ARIA names outside the article, and the heading links' tooltips:
+  // English ones of two or more words (the lang-switch script relabels them on Chinese pages)
+  labels: Array.from(document.querySelectorAll('[title], [aria-label], [data-bs-title]'))
+          .filter(e => !e.closest('article') || e.classList.contains('headerlink'))
+          .flatMap(e => ['title', 'aria-label', 'data-bs-title'].map(a => e.getAttribute(a) || ''))
+          .filter(v => (/^[A-Za-z][A-Za-z ,.'()-]*[a-z]$/.test(v) && / /.test(v)
+                        && v !== 'Inside Neural Networks') || v.includes('列印')),
+  footer: (document.querySelector('footer') || {}).textContent || '',
 })"""
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 
@@ -208,6 +216,9 @@ def test_chinese_page(doc, server, ctx):
         problems.append(f"next-page link says {theme['next']!r}, expected 下一页")
     if "搜索" not in theme["search"]:
         problems.append(f"the search box is not in Chinese: {theme['search'].strip()[:80]!r}")
+    problems += [f"theme label in English: {v!r}" for v in sorted(set(theme["labels"]))]
+    if "authors" in theme["footer"] or "列印" in theme["footer"]:
+        problems.append(f"footer not in Chinese: {' '.join(theme['footer'].split())[:80]!r}")
     for key, expected in (("prev", DOCS[index - 1] if index else None),
                           ("next", DOCS[index + 1] if index + 1 < len(DOCS) else None)):
         want = f"{server.url}zh/{expected}.html" if expected else None

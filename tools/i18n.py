@@ -241,7 +241,7 @@ BOOK = "_book"  # the catalogue of the book's title and the table of contents' p
 def book_strings() -> list[tuple[str, str]]:
     cfg = yaml.safe_load((ROOT / "_config.yml").read_text())
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    return ([(cfg["title"], "_config.yml:title")]
+    return ([(cfg["title"], "_config.yml:title"), (cfg["author"], "_config.yml:author")]
             + [(p["caption"], "_toc.yml:caption") for p in toc["parts"]]
             + [("Search this book...", "Jupyter Book's search box (html_theme_options)")])
 
@@ -570,6 +570,7 @@ def notebooks(pages: list[str], run_sheets: bool = True) -> None:
     cfg = yaml.safe_load((ROOT / "_config.yml").read_text())
     book = translations("_book")
     cfg["title"] = book.get(cfg["title"], cfg["title"])
+    cfg["author"] = book.get(cfg["author"], cfg["author"])  # the footer's 作者：...
     cfg["execute"]["execute_notebooks"] = "off"  # stored outputs: never executed a second time
     cfg["only_build_toc_files"] = True
     sph = cfg["sphinx"]

@@ -131,6 +131,16 @@ def _wheel_links(app, doctree):
             node.replace_self(ref)
 
 
+#: The download menu's wheel entry, in each edition's language (Sphinx's ``language``).
+WHEEL_TEXT = {
+    "en": {"text": "nnlib wheel",
+           "tooltip": "The course's library (nnlib, nngrade), to run a downloaded notebook: "
+                      "pip install {wheel}"},
+    "zh_CN": {"text": "nnlib 安装包",
+              "tooltip": "课程的库（nnlib、nngrade），运行下载的笔记本时需要：pip install {wheel}"},
+}
+
+
 def _download_and_launch_menus(app, pagename, templatename, context, doctree):
     buttons = context.get("header_buttons")
     if not isinstance(buttons, list):
@@ -140,12 +150,12 @@ def _download_and_launch_menus(app, pagename, templatename, context, doctree):
         if not isinstance(group, dict) or group.get("type") != "group":
             continue
         if group.get("label") == "download-buttons" and wheel is not None:
+            text = WHEEL_TEXT.get(str(app.config.language or "en"), WHEEL_TEXT["en"])
             group["buttons"].insert(len(group["buttons"]) - 1 if group["buttons"] else 0, {
                 "type": "link",
                 "url": context["pathto"](f"{WHEEL_URL_DIR}/{wheel.name}", 1),
-                "text": "nnlib wheel",
-                "tooltip": f"The course's library (nnlib, nngrade), to run a downloaded notebook: "
-                           f"pip install {wheel.name}",
+                "text": text["text"],
+                "tooltip": text["tooltip"].format(wheel=wheel.name),
                 "icon": "fas fa-box",
                 "label": "download-wheel-button",
             })

@@ -243,7 +243,14 @@ def book_strings() -> list[tuple[str, str]]:
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     return ([(cfg["title"], "_config.yml:title"), (cfg["author"], "_config.yml:author")]
             + [(p["caption"], "_toc.yml:caption") for p in toc["parts"]]
-            + [("Search this book...", "Jupyter Book's search box (html_theme_options)")])
+            + [("Search this book...", "Jupyter Book's search box (html_theme_options)"),
+               (API_NOTE, "tools/i18n.py: a note under the title of every Chinese API page")])
+
+
+#: Under the title of each Chinese API page (the English edition needs no such note): the entries
+#: are the docstrings of nnlib's source, which are code and stay English in both editions.
+API_NOTE = ("The entries of this page are the docstrings of nnlib's source code: like the code, "
+            "they are in English in both editions.")
 
 
 def pot(page: str) -> polib.POFile:
@@ -534,7 +541,12 @@ def write_page(page: str) -> Path:
     dst.parent.mkdir(parents=True, exist_ok=True)
     table = translations(page)
     if src.suffix == ".md":
-        dst.write_text(translate_text(src.read_text(), table))
+        text = translate_text(src.read_text(), table)
+        note = translations(BOOK).get(API_NOTE)
+        if page.startswith("api/") and page != "api/index" and note:
+            title, sep, rest = text.partition("\n")   # the page's title is its first line
+            text = f"{title}{sep}\n{note}\n{rest}"
+        dst.write_text(text)
         return dst
     nb = nbformat.read(src, as_version=4)
     for cell in nb.cells:

@@ -684,7 +684,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(pages) + 1} catalogue(s) checked: {len(errors)} problem(s)")
         return 1 if errors else 0
     elif a.command == "notebooks":
+        t0 = time.perf_counter()
         notebooks(pages)
+        sheets = sum(p.startswith("exercises/") for p in pages)
+        print(f"{sum(p != BOOK for p in pages)} Chinese page(s) written into {ZH.relative_to(ROOT)}/ "
+              f"({sheets} sheet(s) run) in {time.perf_counter() - t0:.0f} s")
     elif a.command == "site":
         t0 = time.perf_counter()
         notebooks(pages)

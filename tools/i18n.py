@@ -528,10 +528,11 @@ def check_grader(require_complete: bool) -> list[str]:
 
 def grader_headings_problems() -> list[str]:
     """The shipped headings.json is missing or differs from the chapters' catalogues."""
-    rel = GRADER_HEADINGS.relative_to(ROOT)
-    if not GRADER_HEADINGS.exists():
+    path = GRADER_HEADINGS
+    rel = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    if not path.exists():
         return [f"{rel}: missing (run: python tools/i18n.py grader)"]
-    if GRADER_HEADINGS.read_text(encoding="utf-8") != grader_headings_text():
+    if path.read_text(encoding="utf-8") != grader_headings_text():
         return [f"{rel}: stale against the chapters' catalogues (run: python tools/i18n.py grader)"]
     return []
 

@@ -6,6 +6,8 @@ by ``tools/i18n.py check``) and are compiled by ``tools/i18n.py grader`` into
 ``nngrade/locale/<lang>/LC_MESSAGES/nngrade.mo``, which ships inside the package and is read here
 with the standard library's :mod:`gettext` (no dependency at run time). A Chinese sheet asks for
 its language explicitly: ``check = checker("01_neuron", lang="zh_CN")``.
+The chapters' translated headings (for the re-read links) ship the same way, as
+``nngrade/locale/<lang>/headings.json`` written by ``tools/i18n.py grader`` (see :func:`headings`).
 
 Messages are marked with ``_("...")`` and filled with ``str.format`` and named fields, so that a
 translation may put the fields in another order and ``msgfmt --check`` verifies it kept them all.

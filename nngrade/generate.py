@@ -60,6 +60,19 @@ def _section_link(chapter: str, label: str, chapter_dir: Path | None = None) -> 
     raise AuthoringError(f"section {label!r} not found in {path.name}: the tests cell's `section` "
                          f"must be a `(sec-...)=` label of chapter {chapter}")
 
+def chapter_title(chapter: str, chapter_dir: Path | None = None) -> str:
+    """The title of ``chapters/<chapter>.ipynb``: its first level-1 heading."""
+    path = (chapter_dir or CHAPTER_DIR) / f"{chapter}.ipynb"
+    if not path.is_file():
+        raise AuthoringError(f"chapter {chapter!r}: {path} does not exist")
+    for cell in nbformat.read(str(path), as_version=4).cells:
+        if cell.cell_type == "markdown":
+            found = re.search(r"^#\s+(.+)$", cell.source, re.M)
+            if found:
+                return found.group(1).strip()
+    raise AuthoringError(f"{path.name}: no title (a level-1 `# ` heading)")
+
+
 CHECKER_CODE = 'from nngrade import checker\n\ncheck = checker("{sheet}")'
 
 

@@ -6,6 +6,8 @@ by ``tools/i18n.py check``) and are compiled by ``tools/i18n.py grader`` into
 ``nngrade/locale/<lang>/LC_MESSAGES/nngrade.mo``, which ships inside the package and is read here
 with the standard library's :mod:`gettext` (no dependency at run time). A Chinese sheet asks for
 its language explicitly: ``check = checker("01_neuron", lang="zh_CN")``.
+The chapters' translated headings (for the re-read links) ship the same way, as
+``nngrade/locale/<lang>/headings.json`` written by ``tools/i18n.py grader`` (see :func:`headings`).
 
 Messages are marked with ``_("...")`` and filled with ``str.format`` and named fields, so that a
 translation may put the fields in another order and ``msgfmt --check`` verifies it kept them all.
@@ -14,7 +16,8 @@ from __future__ import annotations
 
 import functools
 import gettext
-import re
+import json
+import warnings
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -149,29 +152,55 @@ def unpack(data: Any, english: str | None = None, depth: int = 0) -> str:
     return text if english is None or text == english else fallback
 
 
-#: The course's page catalogues (``locales/<lang>/LC_MESSAGES/chapters/<chapter>.po``), read for
-#: the chapters' headings: a Chinese re-read link names and opens the Chinese heading.
-LOCALES = Path(__file__).resolve().parent.parent / "locales"
+#: The folder of the translated chapter headings, ``<lang>/headings.json`` (chapter file stem ->
+#: {English heading: translated heading}): written by ``tools/i18n.py grader`` from the chapters'
+#: catalogues (the catalogue that also makes the ``lang`` notebook) and shipped inside the
+#: package, so a re-read link is translated where only the wheel is installed (the catalogues,
+#: ``locales/`` at the repository root, are not in the wheel). ``tools/i18n.py check`` fails
+#: when the file is stale against the catalogues.
+HEADINGS_DIR = Path(str(resources.files("nngrade").joinpath("locale")))
+HEADINGS_FILE = "headings.json"
 
 
-@functools.lru_cache(maxsize=64)
-def _headings(path: Path, mtime: float) -> dict[str, str]:
-    import polib  # only here: the course's catalogues are read only for a translated link
-    return {e.msgid: e.msgstr for e in polib.pofile(str(path))
-            if e.msgstr and not e.obsolete and "fuzzy" not in e.flags}
+@functools.lru_cache(maxsize=8)
+def _read_headings(path: Path, mtime_ns: int) -> dict[str, dict[str, str]]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not (isinstance(data, dict) and all(
+            isinstance(ch, str) and isinstance(t, dict)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in t.items())
+            for ch, t in data.items())):
+        raise ValueError(f"{path}: expected a JSON object chapter -> {{English heading: "
+                         f"translated heading}}")
+    return data
+
+
+def headings(lang: str) -> dict[str, dict[str, str]]:
+    """The translated chapter headings of ``lang`` (chapter file stem -> {English: translated}).
+
+    Explicit fallback: a language that ships no ``headings.json`` has no translated headings
+    (``{}``): its re-read links name and open the English headings. A damaged file is reported
+    with a warning and treated the same (a student's ``check`` must still answer)."""
+    path = HEADINGS_DIR / lang / HEADINGS_FILE
+    try:
+        mtime = path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return {}
+    try:
+        return _read_headings(path, mtime)
+    except (OSError, ValueError, UnicodeDecodeError) as e:
+        warnings.warn(f"nngrade: translated headings unreadable, English headings used: {e}",
+                      stacklevel=2)
+        return {}
 
 
 def heading(chapter: str, title: str, lang: str | None) -> str:
     """The heading ``title`` of ``chapters/<chapter>`` as the ``lang`` edition shows it: its
-    finished translation in the chapter's catalogue (the catalogue that also makes the
-    ``lang`` notebook), else the English (which is then what that notebook shows too)."""
-    if language_of(lang) is None or not re.fullmatch(r"[\w-]+", chapter):
+    finished translation in the chapter's catalogue (shipped as :data:`HEADINGS_FILE`), else
+    the English (which is then what the ``lang`` notebook shows too)."""
+    code = language_of(lang)
+    if code is None:
         return title
-    path = LOCALES / str(lang) / "LC_MESSAGES" / "chapters" / f"{chapter}.po"
-    try:
-        return _headings(path, path.stat().st_mtime).get(title, title)
-    except (OSError, ImportError, ValueError, UnicodeDecodeError):
-        return title
+    return headings(code).get(chapter, {}).get(title, title)
 
 
 def localized_link(chapter: str, label: str, link: dict[str, str],

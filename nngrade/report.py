@@ -7,15 +7,17 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .generate import section_link
+from .generate import chapter_title, section_link
 from .i18n import (
     available,
+    heading,
     language_of,
     localized_link,
     pack,
@@ -30,16 +32,31 @@ from .sheet import AuthoringError, Sheet
 from .verdicts import Verdict
 
 
+def chapter_name(chapter: str, lang: str | None = None) -> str:
+    """How feedback names a chapter: "chapter 2" (Chinese "第 2 章") from the number that starts
+    its file stem (``02_neuron``); a page without a number (the playground) by its title, in
+    ``lang`` when translated; the file stem when its notebook has no title."""
+    _ = safe_translator(lang)
+    number = re.match(r"(\d+)_", chapter)
+    if number:
+        return _("chapter {number}").format(number=int(number.group(1)))
+    try:
+        return heading(chapter, chapter_title(chapter), lang)
+    except AuthoringError:
+        return chapter
+
+
 def _reread(sheet: Sheet, qid: str, lang: str | None = None) -> str:
     q = sheet.questions[qid]
     _ = safe_translator(lang)
+    chapter = chapter_name(q.chapter, lang)
     try:
         link = localized_link(q.chapter, q.section, section_link(q.chapter, q.section), lang)
     except AuthoringError:
-        return _("- Re-read: chapter {chapter}, section {section}").format(
-            chapter=q.chapter, section=q.section)
-    return _("- Re-read: chapter {chapter}, section \"{title}\" (in Jupyter {notebook}; on the "
-             "website {page})").format(chapter=q.chapter, **link)
+        return _("- Re-read: {chapter}, section {section}").format(
+            chapter=chapter, section=q.section)
+    return _("- Re-read: {chapter}, section \"{title}\" (in Jupyter {notebook}; on the "
+             "website {page})").format(chapter=chapter, **link)
 
 
 def feedback(sheet: Sheet, sub: Submission, seed: int) -> str:

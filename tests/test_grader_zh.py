@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import nbformat
@@ -24,7 +26,7 @@ import pytest
 
 from nngrade import export, report, shards
 from nngrade import i18n as ni18n
-from nngrade.generate import jupyter_anchor, section_link
+from nngrade.generate import chapter_title, jupyter_anchor, section_link
 from nngrade.i18n import Text, language_of, localized_link, pack, render, translator, unpack
 from nngrade.sheet import SOURCE_DIR, STUDENT_DIR, all_sources, load_sheet
 from nngrade.verdicts import compare
@@ -171,6 +173,105 @@ def test_chinese_reread_link_opens_the_chinese_heading(tmp_path, monkeypatch):
             assert link["notebook"].split("#", 1)[1] in seen[q["chapter"]], (path.stem, link)
 
 
+def generated_anchors(chapter: str, zh_dir: Path, monkeypatch: pytest.MonkeyPatch) -> set[str]:
+    """The ids JupyterLab gives the headings of the Chinese chapter ``tools/i18n.py`` writes."""
+    with monkeypatch.context() as m:
+        m.setattr(i18n, "ZH", zh_dir)
+        nb = nbformat.read(i18n.write_page(f"chapters/{chapter}"), as_version=4)
+    return {jupyter_anchor(h.group(1).strip()) for c in nb.cells if c.cell_type == "markdown"
+            for h in re.finditer(r"^#{1,6}\s+(.+)$", c.source, re.M)}
+
+
+WHEEL_CHECK = """
+import json
+import nngrade
+
+def weighted_sum(x, w, b):
+    return x @ w - b
+
+report = nngrade.checker("01_neuron", lang="zh_CN")("q1")
+print(json.dumps({"file": nngrade.__file__, "text": repr(report), "link": report.link}))
+"""
+
+
+def test_chinese_reread_link_from_the_installed_wheel(tmp_path, monkeypatch):
+    """The course's wheel, built as the website builds it (tools/offline.py) and unpacked
+    where no repository is (no locales/, no chapters/): a Chinese check() names chapter 2's
+    heading in Chinese and links the anchor the generated Chinese chapter has."""
+    import offline  # tools/ (on the path above)
+
+    wheel = offline.build_wheel(tmp_path / "dist")
+    site = tmp_path / "site"
+    with zipfile.ZipFile(wheel) as z:
+        assert "nngrade/locale/zh_CN/headings.json" in z.namelist()
+        z.extractall(site)
+    assert not (site / "locales").exists() and not (site / "chapters").exists()
+    env = {**os.environ, "PYTHONPATH": str(site), "NN_PROGRESS_FILE": "off"}
+    r = subprocess.run([sys.executable, "-c", WHEEL_CHECK], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert Path(out["file"]).resolve().is_relative_to(site.resolve()), out["file"]
+    english = section_link("02_neuron", "sec-neuron-weighted-sum")
+    chinese = polib.pofile(str(i18n.catalogue("chapters/02_neuron"))).find(english["title"])
+    assert chinese is not None and chinese.msgstr and chinese.msgstr != english["title"]
+    assert out["link"]["title"] == chinese.msgstr
+    assert f"重读：“{chinese.msgstr}”" in out["text"], out["text"]
+    anchor = out["link"]["notebook"].split("#", 1)[1]
+    assert anchor == jupyter_anchor(chinese.msgstr)
+    assert anchor in generated_anchors("02_neuron", tmp_path / "zh", monkeypatch)
+    assert english["notebook"].split("#", 1)[1] not in generated_anchors(
+        "02_neuron", tmp_path / "zh", monkeypatch)
+
+
+def test_missing_headings_file_means_english_headings(tmp_path, monkeypatch):
+    """The explicit fallback: a language without headings.json keeps the English heading and
+    link (which is what its notebook shows when the chapter is untranslated)."""
+    en = section_link("02_neuron", "sec-neuron-weighted-sum")
+    assert localized_link("02_neuron", "sec-neuron-weighted-sum", en, "zh_CN") != en
+    monkeypatch.setattr(ni18n, "HEADINGS_DIR", tmp_path)
+    assert ni18n.headings("zh_CN") == {}
+    assert localized_link("02_neuron", "sec-neuron-weighted-sum", en, "zh_CN") == en
+    damaged = tmp_path / "zh_CN" / ni18n.HEADINGS_FILE
+    damaged.parent.mkdir()
+    damaged.write_text('{"02_neuron": ["not", "a", "table"]}', encoding="utf-8")
+    with pytest.warns(UserWarning, match="translated headings unreadable"):
+        assert localized_link("02_neuron", "sec-neuron-weighted-sum", en, "zh_CN") == en
+
+
+def test_stale_headings_file_fails_the_check(tmp_path, monkeypatch):
+    """tools/i18n.py check fails when the shipped headings differ from the chapters' catalogues
+    (a changed translation, a missing file) and passes on the file ``grader`` writes."""
+    shipped = i18n.GRADER_HEADINGS.read_text(encoding="utf-8")
+    copy = tmp_path / "headings.json"
+    monkeypatch.setattr(i18n, "GRADER_HEADINGS", copy)
+    copy.write_text(shipped, encoding="utf-8")
+    assert i18n.grader_headings_problems() == []
+    table = json.loads(shipped)
+    title = section_link("02_neuron", "sec-neuron-weighted-sum")["title"]
+    table["02_neuron"][title] += "（旧）"
+    copy.write_text(json.dumps(table, ensure_ascii=False), encoding="utf-8")
+    problems = i18n.grader_headings_problems()
+    assert len(problems) == 1 and "stale" in problems[0], problems
+    assert problems[0] in i18n.check_grader(require_complete=True)
+    copy.unlink()
+    problems = i18n.grader_headings_problems()
+    assert len(problems) == 1 and "missing" in problems[0], problems
+
+
+def test_feedback_names_chapters_by_number_or_title():
+    """Chapter 2 is "chapter 2" / "第 2 章"; the playground (no number) is named by its title,
+    translated by its catalogue in Chinese."""
+    assert report.chapter_name("02_neuron") == "chapter 2"
+    assert report.chapter_name("02_neuron", "zh_CN") == "第 2 章"
+    assert report.chapter_name("12_training_recipe", "zh_CN") == "第 12 章"
+    title = chapter_title("playground")
+    chinese = polib.pofile(str(i18n.catalogue("chapters/playground"))).find(title)
+    assert chinese is not None and chinese.msgstr and chinese.msgstr != title
+    assert report.chapter_name("playground") == title
+    assert report.chapter_name("playground", "zh_CN") == chinese.msgstr
+
+
 # -- check() in Chinese ---------------------------------------------------------------------------
 
 def weighted_sum(x, w, b):
@@ -187,27 +288,25 @@ def neuron_output(X, w, b):  # noqa: N803 -- the sheet's argument name
     return sigmoid(weighted_sum(X, w, b))
 
 
-def fake_chapter_catalogue(tmp_path: Path, chapter: str, titles: dict[str, str]) -> Path:
-    po = polib.POFile()
-    po.metadata = {"Content-Type": "text/plain; charset=UTF-8"}
-    for en, zh in titles.items():
-        po.append(polib.POEntry(msgid=en, msgstr=zh))
-    path = tmp_path / "zh_CN" / "LC_MESSAGES" / "chapters" / f"{chapter}.po"
+def fake_headings(tmp_path: Path, chapter: str, titles: dict[str, str]) -> Path:
+    """A stand-in for the shipped headings (``<lang>/headings.json``): ``chapter``'s headings
+    translated as ``titles``, no other chapter's; returns the folder for ni18n.HEADINGS_DIR."""
+    path = tmp_path / "headings" / "zh_CN" / ni18n.HEADINGS_FILE
     path.parent.mkdir(parents=True)
-    po.save(str(path))
-    return tmp_path
+    path.write_text(json.dumps({chapter: titles}, ensure_ascii=False), encoding="utf-8")
+    return path.parent.parent
 
 
 def test_chinese_check_names_the_mistake_in_chinese(tmp_path, monkeypatch):
     """A wrong answer on sheet 1: the Chinese check() names the mistake (wrong values, wrong
     shape, the dependency) in Chinese, test names included, and no English prose line is left.
-    Chapter 2's headings come from a stand-in catalogue (the real one is being translated)."""
+    Chapter 2's headings come from a stand-in headings file."""
     from nngrade import checker
 
     monkeypatch.setenv("NN_PROGRESS_FILE", "off")
     public = json.loads((ROOT / "nngrade" / "public" / "01_neuron.json").read_text())
     titles = {q["link"]["title"]: f"标题-{q['section']}" for q in public["questions"].values()}
-    monkeypatch.setattr(ni18n, "LOCALES", fake_chapter_catalogue(tmp_path, "02_neuron", titles))
+    monkeypatch.setattr(ni18n, "HEADINGS_DIR", fake_headings(tmp_path, "02_neuron", titles))
     check_en, check_zh = checker("01_neuron"), checker("01_neuron", lang="zh_CN")
     outputs = {}
     for q in ("q1", "q2", "q3"):
@@ -283,7 +382,7 @@ def test_sheet_one_feedback_is_chinese_and_untrusted_language_is_english(tmp_pat
     zh = (feedback / "zh-wrong.md").read_text(encoding="utf-8")
     assert zh.startswith("# 01_neuron 的反馈：zh-wrong\n")
     assert "形状错误：应为" in zh and "隐藏测试（" in zh and "公开测试“几个数值”" in zh
-    assert "- 重读：章节 02_neuron 中的“" in zh
+    assert "- 重读：第 2 章中的“" in zh and "02_neuron 中" not in zh
     assert "隐藏测试的输入由本次评分的随机种子 1 生成" in zh
     # English is left only where a chapter's catalogue has not translated a heading yet
     titles = [localized_link(q.chapter, q.section, section_link(q.chapter, q.section),
@@ -300,7 +399,7 @@ def test_sheet_one_feedback_is_chinese_and_untrusted_language_is_english(tmp_pat
         text = (feedback / f"{name}.md").read_text(encoding="utf-8")
         assert text.startswith(f"# Feedback on 01_neuron: {name}\n") and "反馈" not in text
     # the log keeps English; the feedback is rendered from it again in Chinese (cmd_merge does
-    # this), here with chapter 2's headings from a stand-in catalogue: no English at all
+    # this), here with chapter 2's headings from a stand-in headings file: no English at all
     records = [json.loads(line) for line in shards.log_path(book).read_text(
         encoding="utf-8").splitlines()]
     rec = next(r for r in records if r["student"] == "zh-wrong")
@@ -310,7 +409,7 @@ def test_sheet_one_feedback_is_chinese_and_untrusted_language_is_english(tmp_pat
     assert q2["feedback"].startswith("wrong shape: expected") or "wrong shape" in q2["feedback"]
     titles = {section_link("02_neuron", q.section)["title"]: f"标题-{q.section}"
               for q in sheet.questions.values()}
-    monkeypatch.setattr(ni18n, "LOCALES", fake_chapter_catalogue(tmp_path, "02_neuron", titles))
+    monkeypatch.setattr(ni18n, "HEADINGS_DIR", fake_headings(tmp_path, "02_neuron", titles))
     again = report.feedback(sheet, report.submission_of(rec), rec["seed"])
     assert [line for line in again.splitlines() if english_runs(line)] == [], again
     label = sheet.questions["q2"].section

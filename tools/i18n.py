@@ -38,6 +38,7 @@ Commands (run from the repository root with the course's venv):
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shutil
 import subprocess
@@ -406,6 +407,9 @@ def english_left(text: str) -> list[str]:
 
 GRADER_PO = LOCALES / "nngrade.po"
 GRADER_MO = ROOT / "nngrade" / "locale" / LANG / "LC_MESSAGES" / "nngrade.mo"
+#: The chapters' translated headings, shipped in the package for the re-read links (the chapter
+#: catalogues are not in the wheel): read by nngrade.i18n.headings.
+GRADER_HEADINGS = ROOT / "nngrade" / "locale" / LANG / "headings.json"
 
 
 def grader_pot() -> polib.POFile:
@@ -440,6 +444,26 @@ def grader_mo_bytes(po: polib.POFile) -> bytes:
     return tmp.read_bytes()
 
 
+def grader_headings() -> dict[str, dict[str, str]]:
+    """chapter file stem -> {English heading: its finished translation}, every heading of every
+    page under chapters/ (a re-read link may name any of them; untranslated ones are left out:
+    the link then stays English, as the generated notebook does)."""
+    out: dict[str, dict[str, str]] = {}
+    for page in all_pages():
+        if not page.startswith("chapters/"):
+            continue
+        table = translations(page)
+        out[page.split("/", 1)[1]] = {seg.msgid: table[seg.msgid] for _, seg in page_segments(page)
+                                      if re.fullmatch(r"\s*#{1,6}\s+", seg.first)
+                                      and seg.msgid in table}
+    return out
+
+
+def grader_headings_text() -> str:
+    """:func:`grader_headings` as the JSON file's text (sorted, so a check compares it)."""
+    return json.dumps(grader_headings(), ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+
+
 def update_grader() -> None:
     """Refresh locales/zh_CN/LC_MESSAGES/nngrade.po from the code and compile the .mo that
     nngrade reads (only finished translations go into it)."""
@@ -458,7 +482,9 @@ def update_grader() -> None:
                         str(GRADER_PO), str(pot_path)], check=True)
     GRADER_MO.parent.mkdir(parents=True, exist_ok=True)
     GRADER_MO.write_bytes(grader_mo_bytes(polib.pofile(str(GRADER_PO))))
-    print(f"{GRADER_PO.relative_to(ROOT)} updated; {GRADER_MO.relative_to(ROOT)} compiled")
+    GRADER_HEADINGS.write_text(grader_headings_text(), encoding="utf-8")
+    print(f"{GRADER_PO.relative_to(ROOT)} updated; {GRADER_MO.relative_to(ROOT)} compiled; "
+          f"{GRADER_HEADINGS.relative_to(ROOT)} written")
 
 
 def msgfmt_problems(path: Path, rel: object) -> list[str]:
@@ -504,7 +530,18 @@ def check_grader(require_complete: bool) -> list[str]:
     if not GRADER_MO.exists() or GRADER_MO.read_bytes() != grader_mo_bytes(po):
         errors.append(f"{GRADER_MO.relative_to(ROOT)}: not compiled from the current "
                       f"{rel} (run: python tools/i18n.py grader)")
-    return errors
+    return errors + grader_headings_problems()
+
+
+def grader_headings_problems() -> list[str]:
+    """The shipped headings.json is missing or differs from the chapters' catalogues."""
+    path = GRADER_HEADINGS
+    rel = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    if not path.exists():
+        return [f"{rel}: missing (run: python tools/i18n.py grader)"]
+    if path.read_text(encoding="utf-8") != grader_headings_text():
+        return [f"{rel}: stale against the chapters' catalogues (run: python tools/i18n.py grader)"]
+    return []
 
 
 # -- Chinese notebooks ---------------------------------------------------------------------------

@@ -127,8 +127,8 @@ def count_correct(A, Y):
 @njit(cache=True)
 def evaluate(params, sizes, acts, loss_code, X, Y, zbuf, abuf, keep, mbuf, kinds):
     """Return (mean loss, accuracy) of the network on (X, Y); buffers hold X.shape[0] rows; an
-    empty ``mbuf``: no dropout; ``kinds``: :func:`forward`'s variant (that of the training loop:
-    one compile serves both). Chapter 7, {ref}`sec-when-to-stop`."""
+    empty ``mbuf``: no dropout; ``kinds``: the variant of :func:`~nnlib.kernels.forward` (that of
+    the training loop: one compile serves both). Chapter 7, {ref}`sec-when-to-stop`."""
     n = X.shape[0]
     sg, th, rl, sm, dr, rw = kinds
     forward(params, sizes, acts, X, n, zbuf, abuf, keep, mbuf, sg, th, rl, sm, dr, rw)

@@ -515,6 +515,17 @@ def test_download_menu_offers_the_wheel_and_launch_menu_says_it_needs_the_networ
     assert added["url"] == "../downloads/" + wheel.name and added["label"] == "download-wheel-button"
     assert "network" in launch["tooltip"] and "offline" in launch["tooltip"]
     assert launch["buttons"][0]["text"] == "Binder (online)" and "network" in launch["buttons"][0]["tooltip"]
+    assert added["text"] == "nnlib wheel" and "pip install " + wheel.name in added["tooltip"]
+
+    class ChineseApp(FakeApp):  # the Chinese edition (Sphinx's language zh_CN): its own words
+        config = type("Config", (), {"language": "zh_CN"})()
+
+    download = {"type": "group", "label": "download-buttons", "buttons": [{"type": "link"}]}
+    context["header_buttons"] = [download]
+    nnsite._download_and_launch_menus(ChineseApp(), "chapters/x", "page.html", context, None)
+    added = download["buttons"][0]
+    assert added["text"] == "nnlib 安装包" and added["tooltip"].startswith("课程的库")
+    assert added["tooltip"].endswith("pip install " + wheel.name)
     wheel.unlink()
     download = {"type": "group", "label": "download-buttons", "buttons": [{"type": "link"}]}
     context["header_buttons"] = [download]

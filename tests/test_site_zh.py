@@ -142,6 +142,7 @@ THEME_STRINGS = """() => ({
   // English ones of two or more words (the lang-switch script relabels them on Chinese pages)
   labels: Array.from(document.querySelectorAll('[title], [aria-label], [data-bs-title]'))
           .filter(e => !e.closest('article') || e.classList.contains('headerlink'))
+          .filter(e => !/^en/i.test(e.closest('[lang]').lang))  // the switch to English: lang="en"
           .flatMap(e => ['title', 'aria-label', 'data-bs-title'].map(a => e.getAttribute(a) || ''))
           .filter(v => (/^[A-Za-z][A-Za-z ,.'()-]*[a-z]$/.test(v) && / /.test(v)
                         && v !== 'Inside Neural Networks') || v.includes('列印')),

@@ -150,7 +150,8 @@ def _download_and_launch_menus(app, pagename, templatename, context, doctree):
         if not isinstance(group, dict) or group.get("type") != "group":
             continue
         if group.get("label") == "download-buttons" and wheel is not None:
-            text = WHEEL_TEXT.get(str(app.config.language or "en"), WHEEL_TEXT["en"])
+            language = getattr(getattr(app, "config", None), "language", None) or "en"
+            text = WHEEL_TEXT.get(str(language), WHEEL_TEXT["en"])
             group["buttons"].insert(len(group["buttons"]) - 1 if group["buttons"] else 0, {
                 "type": "link",
                 "url": context["pathto"](f"{WHEEL_URL_DIR}/{wheel.name}", 1),

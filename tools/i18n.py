@@ -357,25 +357,31 @@ def check(pages: list[str], require_complete: bool = True) -> list[str]:
             errors.append(f"{rel}: cannot be read: {exc}")
             continue
         current = {e.msgid for e in pot(page)}
-        live = {e.msgid: e for e in po if not e.obsolete}
-        for msgid in current - live.keys():
-            errors.append(f"{rel}: stale: the English has a message the catalogue lacks "
-                          f"(run: python tools/i18n.py update {page}): {msgid[:70]!r}")
-        for msgid in live.keys() - current:
-            errors.append(f"{rel}: stale: the catalogue has a message the English no longer has "
-                          f"(run: python tools/i18n.py update {page}): {msgid[:70]!r}")
-        for msgid, e in live.items():
-            if msgid not in current:
-                continue
-            if "fuzzy" in e.flags:
-                errors.append(f"{rel}:{e.linenum}: fuzzy (check the translation against the "
-                              f"changed English, then remove the fuzzy flag): {msgid[:70]!r}")
-            elif not e.msgstr:
-                if require_complete:
-                    errors.append(f"{rel}:{e.linenum}: untranslated: {msgid[:70]!r}")
-            else:
-                errors += [f"{rel}:{e.linenum}: {p}: {msgid[:60]!r}"
-                           for p in markup_problems(msgid, e.msgstr)]
+        errors += entry_problems(rel, po, current, f"python tools/i18n.py update {page}",
+                                 require_complete)
+        errors += [f"{rel}:{e.linenum}: {p}: {e.msgid[:60]!r}" for e in po
+                   if not e.obsolete and e.msgid in current and e.msgstr and "fuzzy" not in e.flags
+                   for p in markup_problems(e.msgid, e.msgstr)]
+    return errors
+
+
+def entry_problems(rel: object, po: polib.POFile, current: set[str], command: str,
+                   require_complete: bool) -> list[str]:
+    """The message-level problems of a catalogue against the msgids its source has now
+    (``current``): stale either way (``command`` refreshes it), fuzzy, untranslated."""
+    live = {e.msgid: e for e in po if not e.obsolete}
+    errors = [f"{rel}: stale: a message the source has and the catalogue lacks (run: {command}): "
+              f"{m[:70]!r}" for m in sorted(current - live.keys())]
+    errors += [f"{rel}: stale: the catalogue has a message the source no longer has (run: "
+               f"{command}): {m[:70]!r}" for m in sorted(live.keys() - current)]
+    for msgid, e in live.items():
+        if msgid not in current:
+            continue
+        if "fuzzy" in e.flags:
+            errors.append(f"{rel}:{e.linenum}: fuzzy (check the translation against the changed "
+                          f"English, then remove the fuzzy flag): {msgid[:70]!r}")
+        elif not e.msgstr and require_complete:
+            errors.append(f"{rel}:{e.linenum}: untranslated: {msgid[:70]!r}")
     return errors
 
 
@@ -502,22 +508,9 @@ def derived_catalogue_problems(path: Path, template: polib.POFile, command: str,
     rel = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
     if not path.exists():
         return None, [f"{rel}: missing (run: {command})"]
-    errors = msgfmt_problems(path, rel)
     po = polib.pofile(str(path))
-    current = {e.msgid for e in template}
-    live = {e.msgid: e for e in po if not e.obsolete}
-    errors += [f"{rel}: stale: a message the source has and the catalogue lacks (run: {command}): "
-               f"{m[:70]!r}" for m in sorted(current - live.keys())]
-    errors += [f"{rel}: stale: the catalogue has a message the source no longer has (run: "
-               f"{command}): {m[:70]!r}" for m in sorted(live.keys() - current)]
-    for msgid, e in live.items():
-        if msgid not in current:
-            continue
-        if "fuzzy" in e.flags:
-            errors.append(f"{rel}:{e.linenum}: fuzzy (check the translation against the changed "
-                          f"English, then remove the fuzzy flag): {msgid[:70]!r}")
-        elif not e.msgstr and require_complete:
-            errors.append(f"{rel}:{e.linenum}: untranslated: {msgid[:70]!r}")
+    errors = msgfmt_problems(path, rel) + entry_problems(rel, po, {e.msgid for e in template},
+                                                         command, require_complete)
     return po, errors
 
 
